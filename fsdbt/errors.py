@@ -69,3 +69,10 @@ def one_of(candidates: Iterable[str], limit: int = 12) -> str:
     shown = ", ".join(f"'{c}'" for c in items[:limit])
     more = f" and {len(items) - limit} more" if len(items) > limit else ""
     return shown + more if items else "(none)"
+
+
+def hint(word: str, candidates: Iterable[str], label: str) -> str:
+    """``; did you mean 'x'? Label: 'a', 'b'`` (or ``. Label: ...`` without a near-miss)."""
+    items = list(candidates)
+    near = did_you_mean(word, items)
+    return f"{near} {label}: {one_of(items)}" if near else f". {label}: {one_of(items)}"

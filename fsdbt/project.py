@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from fsdbt.errors import ConfigError, ManifestError, did_you_mean, one_of
+from fsdbt.errors import ConfigError, ManifestError, hint
 from fsdbt.rendering import render_tree
 
 _SOURCE_SUFFIXES = (".sql", ".yml", ".yaml", ".py", ".csv", ".md")
@@ -73,7 +73,9 @@ class DbtProject:
             paths.append(root / extra)
         return cls(
             root=root, name=str(data["name"]), profile=str(data.get("profile") or data["name"]),
-            source_paths=tuple(paths), target_path=root / str(data.get("target-path", "target")),
+            source_paths=tuple(paths),
+            # dbt's precedence: DBT_TARGET_PATH, then dbt_project.yml.
+            target_path=root / str(os.environ.get("DBT_TARGET_PATH") or data.get("target-path", "target")),
             profiles_dir=_profiles_dir(profiles_dir, root), target_name=target or os.environ.get("DBT_TARGET"),
         )
 
@@ -128,13 +130,13 @@ class DbtProject:
         if self.profile not in raw:
             profiles = [k for k in raw if k != "config"]
             raise ConfigError(f"{path}: no profile named '{self.profile}' (dbt_project.yml 'profile')"
-                              f"{did_you_mean(self.profile, profiles)}; profiles: {one_of(profiles)}")
+                              f"{hint(self.profile, profiles, 'Profiles')}")
         profile = raw[self.profile]
         target_name = self.target_name or render_tree(profile.get("target", "default"), where=str(path))
         outputs = profile.get("outputs") or {}
         if target_name not in outputs:
             raise ConfigError(f"{path}: profile '{self.profile}' has no target '{target_name}'"
-                              f"{did_you_mean(str(target_name), outputs)}; targets: {one_of(outputs)}")
+                              f"{hint(str(target_name), outputs, 'Targets')}")
         settings = render_tree(outputs[target_name], where=f"{path} ({self.profile}.{target_name})")
         if not isinstance(settings, dict) or "type" not in settings:
             raise ConfigError(f"{path}: target '{target_name}' of profile '{self.profile}' has no 'type'")

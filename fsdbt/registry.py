@@ -16,7 +16,7 @@ from fsdbt.definitions import Column, Entity, Feature, FeatureService, FeatureVi
 from fsdbt.dtypes import DType, is_temporal, normalize
 from fsdbt.durations import EXAMPLES as TTL_EXAMPLES
 from fsdbt.durations import parse_duration
-from fsdbt.errors import ContractError, ContractErrors, did_you_mean, one_of
+from fsdbt.errors import ContractError, ContractErrors, hint
 from fsdbt.references import FeatureRef, parse_ref
 
 VIEW_KEYS = ("entities", "timestamp", "created_timestamp", "ttl", "online", "owner", "tags")
@@ -50,15 +50,13 @@ class Registry:
             raise ContractError(
                 f"feature view '{name}' ({self.disabled[name]}) is disabled; enable the model "
                 f"(config enabled=true) to use it", model=name, file=self.disabled[name])
-        raise ContractError(f"unknown feature view '{name}'{did_you_mean(name, self.views)}; "
-                            f"known views: {one_of(self.views)}", model=name)
+        raise ContractError(f"unknown feature view '{name}'{hint(name, self.views, 'Known views')}", model=name)
 
     def service(self, name: str) -> FeatureService:
         if name in self.services:
             return self.services[name]
-        raise ContractError(f"unknown feature service '{name}'{did_you_mean(name, self.services)}; "
-                            f"known services: {one_of(self.services)} (dbt exposures of type 'ml' "
-                            f"with meta.fsdbt.features)")
+        raise ContractError(f"unknown feature service '{name}'{hint(name, self.services, 'Known services')} "
+                            f"(dbt exposures of type 'ml' with meta.fsdbt.features)")
 
     def resolve(self, refs: Iterable[str | FeatureRef], *, full_feature_names: bool = False,
                 context: str = "") -> tuple[Feature, ...]:
@@ -81,10 +79,9 @@ class Registry:
             elif ref.feature in view.feature_names:
                 chosen = [view.feature(ref.feature)]
             else:
-                hint = _column_hint(view, ref.feature)
                 raise ContractError(
-                    f"unknown feature '{ref.feature}' in view '{view.name}'{where}{hint}; "
-                    f"features of '{view.name}': {one_of(view.feature_names)}",
+                    f"unknown feature '{ref.feature}' in view '{view.name}'{where}"
+                    f"{_column_hint(view, ref.feature)}",
                     model=view.name, file=view.file)
             for feature in chosen:
                 if (feature.view, feature.name) not in seen:
@@ -140,7 +137,7 @@ def _column_hint(view: FeatureView, name: str) -> str:
     keys = {*view.entities, view.timestamp, view.created_timestamp}
     if name in keys:
         return f" ('{name}' is a key or timestamp column of the view, not a feature)"
-    return did_you_mean(name, view.feature_names)
+    return hint(name, view.feature_names, f"Features of '{view.name}'")
 
 
 def _check_unique_names(features: Sequence[Feature], where: str) -> None:
@@ -161,6 +158,7 @@ def load_registry(manifest: Mapping[str, Any], catalog: Catalog | None = None) -
     """Build the registry from a manifest dict; raise ``ContractErrors`` listing every mistake."""
     errors: list[ContractError] = []
     views: dict[str, FeatureView] = {}
+    broken: set[str] = set()  # views already reported: services using them are not blamed again
     disabled: dict[str, str] = {}
     for node in manifest.get("nodes", {}).values():
         if node.get("resource_type") != "model" or "fsdbt" not in _meta(node):
@@ -168,9 +166,12 @@ def load_registry(manifest: Mapping[str, Any], catalog: Catalog | None = None) -
         if not isinstance(_meta(node)["fsdbt"], (dict, type(None))):
             errors.append(_err(node, "meta.fsdbt", "must be a mapping of keys "
                                f"({', '.join(VIEW_KEYS)}); got {type(_meta(node)['fsdbt']).__name__}"))
+            broken.add(node["name"])
             continue
         view = _load_view(node, catalog or {}, errors)
-        if view is not None:
+        if view is None:
+            broken.add(node["name"])
+        else:
             views[view.name] = view
     for nodes in manifest.get("disabled", {}).values():
         for node in nodes:
@@ -182,6 +183,8 @@ def load_registry(manifest: Mapping[str, Any], catalog: Catalog | None = None) -
     for exposure in manifest.get("exposures", {}).values():
         if "fsdbt" not in _meta(exposure):
             continue
+        if broken & set(_referenced_views(exposure)):
+            continue
         try:
             services[exposure["name"]] = _load_service(exposure, registry)
         except ContractError as exc:
@@ -189,6 +192,12 @@ def load_registry(manifest: Mapping[str, Any], catalog: Catalog | None = None) -
     if errors:
         raise ContractErrors(errors)
     return Registry(views=views, services=services, entities=entities, disabled=disabled, manifest=manifest)
+
+
+def _referenced_views(exposure: Mapping[str, Any]) -> list[str]:
+    meta = _meta(exposure).get("fsdbt")
+    refs = meta.get("features") if isinstance(meta, dict) else []
+    return [str(r).replace(":", ".").split(".", 1)[0] for r in refs or [] if isinstance(r, str)]
 
 
 def _meta(node: Mapping[str, Any]) -> dict[str, Any]:
@@ -239,8 +248,7 @@ def _load_view(node: Mapping[str, Any], catalog: Catalog, errors: list[ContractE
     start = len(errors)
     for key in meta:
         if key not in VIEW_KEYS:
-            errors.append(_err(node, f"meta.fsdbt.{key}", f"unknown key{did_you_mean(key, VIEW_KEYS)}; "
-                               f"allowed keys: {', '.join(VIEW_KEYS)}"))
+            errors.append(_err(node, f"meta.fsdbt.{key}", f"unknown key{hint(key, VIEW_KEYS, 'Allowed keys')}"))
     materialized = (node.get("config") or {}).get("materialized", "view")
     if materialized == "ephemeral":
         errors.append(_err(node, "config.materialized", "an ephemeral model has no relation in the "
@@ -268,40 +276,6 @@ def _load_view(node: Mapping[str, Any], catalog: Catalog, errors: list[ContractE
     elif len(set(entities)) != len(entities):
         errors.append(_err(node, "meta.fsdbt.entities", f"lists a column twice: {entities!r}"))
 
-    if not columns:
-        errors.append(_err(node, "columns", "fsdbt knows no column of this model: document its columns "
-                           "in the model's yml, or build it (dbt build) so the warehouse catalog has them"))
-        return None
-    for entity in entities:
-        if entity not in names:
-            errors.append(_err(node, "meta.fsdbt.entities", f"column '{entity}' is not a column of the "
-                               f"model{did_you_mean(entity, names)}; columns: {one_of(names)}"))
-
-    def time_column(key: str, required: bool) -> str | None:
-        value = meta.get(key)
-        if value is None:
-            if required:
-                errors.append(_err(node, f"meta.fsdbt.{key}", "is required: the column holding when the "
-                                   "value became true, e.g. timestamp: event_timestamp"))
-            return None
-        if not isinstance(value, str):
-            errors.append(_err(node, f"meta.fsdbt.{key}", f"must be a column name; got {value!r}"))
-            return None
-        if value not in names:
-            errors.append(_err(node, f"meta.fsdbt.{key}", f"column '{value}' is not a column of the "
-                               f"model{did_you_mean(value, names)}; columns: {one_of(names)}"))
-            return value
-        dtype = next(c for c in columns if c.name == value).dtype
-        if dtype is not DType.UNKNOWN and not is_temporal(dtype):
-            data_type = next(c for c in columns if c.name == value).data_type
-            errors.append(_err(node, f"meta.fsdbt.{key}", f"column '{value}' has type '{data_type}', not a "
-                               f"timestamp; cast it in the model (e.g. cast({value} as timestamp)) or "
-                               f"name a timestamp column"))
-        return value
-
-    timestamp = time_column("timestamp", True)
-    created = time_column("created_timestamp", False)
-
     ttl: timedelta | None = None
     if meta.get("ttl") is not None:
         try:
@@ -325,6 +299,40 @@ def _load_view(node: Mapping[str, Any], catalog: Catalog, errors: list[ContractE
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         errors.append(_err(node, "meta.fsdbt.tags", f"must be a list of strings; got {tags!r}"))
         tags = []
+
+    if not columns:
+        errors.append(_err(node, "columns", "fsdbt knows no column of this model: document its columns "
+                           "in the model's yml, or build it (dbt build) so the warehouse catalog has them"))
+        return None
+    for entity in entities:
+        if entity not in names:
+            errors.append(_err(node, "meta.fsdbt.entities", f"column '{entity}' is not a column of the "
+                               f"model{hint(entity, names, 'Columns')}"))
+
+    def time_column(key: str, required: bool) -> str | None:
+        value = meta.get(key)
+        if value is None:
+            if required:
+                errors.append(_err(node, f"meta.fsdbt.{key}", "is required: the column holding when the "
+                                   "value became true, e.g. timestamp: event_timestamp"))
+            return None
+        if not isinstance(value, str):
+            errors.append(_err(node, f"meta.fsdbt.{key}", f"must be a column name; got {value!r}"))
+            return None
+        if value not in names:
+            errors.append(_err(node, f"meta.fsdbt.{key}", f"column '{value}' is not a column of the "
+                               f"model{hint(value, names, 'Columns')}"))
+            return value
+        dtype = next(c for c in columns if c.name == value).dtype
+        if dtype is not DType.UNKNOWN and not is_temporal(dtype):
+            data_type = next(c for c in columns if c.name == value).data_type
+            errors.append(_err(node, f"meta.fsdbt.{key}", f"column '{value}' has type '{data_type}', not a "
+                               f"timestamp; cast it in the model (e.g. cast({value} as timestamp)) or "
+                               f"name a timestamp column"))
+        return value
+
+    timestamp = time_column("timestamp", True)
+    created = time_column("created_timestamp", False)
 
     keys = {*entities, timestamp, created}
     features = tuple(
@@ -369,8 +377,7 @@ def _load_service(exposure: Mapping[str, Any], registry: Registry) -> FeatureSer
         raise _err(exposure, "meta.fsdbt", "must be a mapping with a 'features' list")
     for key in meta:
         if key not in SERVICE_KEYS:
-            raise _err(exposure, f"meta.fsdbt.{key}", f"unknown key{did_you_mean(key, SERVICE_KEYS)}; "
-                       f"allowed keys: {', '.join(SERVICE_KEYS)}")
+            raise _err(exposure, f"meta.fsdbt.{key}", f"unknown key{hint(key, SERVICE_KEYS, 'Allowed keys')}")
     if exposure.get("type") != "ml":
         raise _err(exposure, "type", f"a feature service is an exposure of type 'ml'; got "
                    f"'{exposure.get('type')}'")

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
 
 from fsdbt.definitions import FeatureView
-from fsdbt.errors import ConfigError, did_you_mean, one_of
+from fsdbt.errors import ConfigError, hint
 
 
 def select_views(views: Iterable[FeatureView], selectors: Sequence[str] | None) -> list[FeatureView]:
@@ -23,7 +23,6 @@ def select_views(views: Iterable[FeatureView], selectors: Sequence[str] | None) 
             hits = [v for v in views if fnmatchcase(v.name, term)]
         if not hits:
             names = [v.name for v in views]
-            raise ConfigError(f"--select '{term}' matches no feature view{did_you_mean(term, names)}; "
-                              f"views: {one_of(names)}")
+            raise ConfigError(f"--select '{term}' matches no feature view{hint(term, names, 'Views')}")
         chosen.update((v.name, v) for v in hits)
     return sorted(chosen.values(), key=lambda v: v.name)

@@ -1,0 +1,44 @@
+# fsdbt: `make demo` runs the demo end to end, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+EXTRAS ?= postgres,snowflake,server,stats,test
+
+export DBT_PROFILES_DIR := $(CURDIR)/profiles
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install demo test test-fast test-faults lint bench bench-quick services clean
+
+$(VENV)/.installed-$(EXTRAS): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[$(EXTRAS)]'
+	@touch $@
+
+install: $(VENV)/.installed-$(EXTRAS)
+
+## The demo on the embedded defaults: DuckDB warehouse, SQLite online store.
+demo: install
+	@mkdir -p data
+	$(BIN)/fsdbt demo data --size small
+	$(BIN)/dbt build --quiet --no-use-colors
+	$(BIN)/fsdbt ls
+
+services:
+	@bash scripts/ensure-services.sh
+
+test: install services
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-fast: install
+	$(BIN)/pytest -q -p no:cacheprovider -m "not slow"
+
+lint: install
+	$(BIN)/ruff check fsdbt tests benchmarks
+	$(BIN)/mypy fsdbt
+
+clean:
+	rm -rf target dbt_packages logs data .pytest_cache

@@ -1,0 +1,3 @@
+from fsdbt.cli import main
+
+main()
