@@ -11,14 +11,16 @@ no warehouse connection. Both are made lazily, when a call needs them.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from fsdbt.definitions import Entity, Feature, FeatureService, FeatureView
-from fsdbt.errors import ContractError, ContractErrors, did_you_mean
+from fsdbt.errors import ConfigError, ContractError, ContractErrors, did_you_mean
 from fsdbt.project import DbtProject, Target
 from fsdbt.registry import Registry
 
 if TYPE_CHECKING:
+    from fsdbt.offline.historical import TrainingSet
     from fsdbt.warehouse.base import Warehouse
 
 
@@ -107,6 +109,48 @@ class FeatureStore:
         names = [*reg.views, *reg.services, *(f"{v}.{f}" for v in reg.views for f in reg.views[v].feature_names)]
         raise ContractError(f"nothing named '{name}'{did_you_mean(name, names)}; `fsdbt ls` lists the "
                             f"feature views, features and services")
+
+    # -- training sets ---------------------------------------------------------------------------
+    def resolve_features(self, features: Sequence[str] | str | None = None, *, feature_service: str | None = None,
+                         full_feature_names: bool | None = None) -> tuple[tuple[Feature, ...], bool]:
+        """Features from references or a service (a string without a dot names a service)."""
+        if isinstance(features, str) and "." not in features and ":" not in features:
+            feature_service, features = features, None
+        if feature_service is not None:
+            if features:
+                raise ConfigError("pass either features or feature_service, not both")
+            service = self.registry.service(feature_service)
+            full = service.full_feature_names if full_feature_names is None else full_feature_names
+            if full == service.full_feature_names:
+                return service.features, full
+            return self.registry.resolve(service.refs, full_feature_names=full,
+                                         context=f"feature service '{service.name}'"), full
+        if not features:
+            raise ConfigError("name the features (['view.feature', 'view.*']) or a feature_service")
+        refs = [features] if isinstance(features, str) else list(features)
+        full = bool(full_feature_names)
+        return self.registry.resolve(refs, full_feature_names=full), full
+
+    def get_historical_features(self, entity_df: Any, features: Sequence[str] | str | None = None, *,
+                                feature_service: str | None = None, spine_timestamp: str = "event_timestamp",
+                                full_feature_names: bool | None = None, available_at: bool = False) -> TrainingSet:
+        """A point-in-time correct training set, computed in the warehouse.
+
+        ``entity_df`` is a pandas DataFrame, an Arrow table, a SQL query or a relation name
+        holding the entity keys and ``spine_timestamp``. The result keeps every spine row
+        (duplicates and NULL keys included) in order and adds one column per feature.
+
+        >>> ts = store.get_historical_features(trips, ["driver_hourly_stats.conv_rate"],
+        ...                                    spine_timestamp="requested_at")  # doctest: +SKIP
+        >>> ts.to_pandas()                                                       # doctest: +SKIP
+        """
+        from fsdbt.offline.historical import build_training_set
+
+        chosen, full = self.resolve_features(features, feature_service=feature_service,
+                                             full_feature_names=full_feature_names)
+        return build_training_set(self.warehouse, dict(self.registry.views), chosen, entity_df,
+                                  spine_timestamp=spine_timestamp, full_feature_names=full,
+                                  available_at=available_at)
 
     # -- connections ----------------------------------------------------------------------------
     @property

@@ -50,7 +50,10 @@ class DuckDBWarehouse(Warehouse):
             raise WarehouseError(f"DuckDB ({self.path}) refused a query: {exc}") from None
 
     def query_arrow(self, sql: str) -> pa.Table:
-        return self._run(sql).fetch_arrow_table()
+        try:
+            return self.con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise WarehouseError(f"DuckDB ({self.path}) refused a query: {exc}") from None
 
     def stream_arrow(self, sql: str, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
         try:

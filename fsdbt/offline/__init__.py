@@ -1,0 +1,1 @@
+"""Offline (warehouse) paths: point-in-time training sets and latest-row queries."""
