@@ -11,7 +11,8 @@ no warehouse connection. Both are made lazily, when a call needs them.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fsdbt.definitions import Entity, Feature, FeatureService, FeatureView
@@ -21,6 +22,8 @@ from fsdbt.registry import Registry
 
 if TYPE_CHECKING:
     from fsdbt.offline.historical import TrainingSet
+    from fsdbt.online.base import OnlineResult, OnlineStore
+    from fsdbt.sync.runner import ViewSync
     from fsdbt.warehouse.base import Warehouse
 
 
@@ -34,6 +37,7 @@ class FeatureStore:
         self.target: Target = self.project.load_target()
         self._registry: Registry | None = None
         self._warehouse: Warehouse | None = None
+        self._online: OnlineStore | None = None
 
     # -- definitions --------------------------------------------------------------------------
     @property
@@ -152,6 +156,90 @@ class FeatureStore:
                                   spine_timestamp=spine_timestamp, full_feature_names=full,
                                   available_at=available_at)
 
+    # -- online ----------------------------------------------------------------------------------
+    def get_online_features(self, features: Sequence[str] | str | None = None,
+                            entity_rows: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]] = (), *,
+                            feature_service: str | None = None, full_feature_names: bool | None = None,
+                            now: datetime | None = None) -> OnlineResult:
+        """The latest values for ``entity_rows``, as the point-in-time join would give at ``now``.
+
+        Each value carries a status: PRESENT, NULL_VALUE, NOT_FOUND (unknown entity) or
+        OUTSIDE_MAX_AGE (older than the view's ttl; the value is withheld).
+
+        >>> store.get_online_features(["driver_hourly_stats.conv_rate"],
+        ...                           [{"driver_id": 1001}]).to_dict()   # doctest: +SKIP
+        {'driver_id': [1001], 'conv_rate': [0.61]}
+        """
+        from fsdbt.online.base import ViewRead
+
+        chosen, full = self.resolve_features(features, feature_service=feature_service,
+                                             full_feature_names=full_feature_names)
+        if isinstance(entity_rows, Mapping):  # Feast's columnar form: {"driver_id": [1, 2]}
+            columns = {k: list(v) for k, v in entity_rows.items()}
+            lengths = {len(v) for v in columns.values()}
+            if len(lengths) > 1:
+                raise ConfigError(f"entity columns have different lengths: "
+                                  f"{ {k: len(v) for k, v in columns.items()} }")
+            count = lengths.pop() if lengths else 0
+            entity_rows = [{k: v[i] for k, v in columns.items()} for i in range(count)]
+        by_view: dict[str, list[str]] = {}
+        for feature in chosen:
+            by_view.setdefault(feature.view, []).append(feature.name)
+        reads = [ViewRead(self.registry.views[v], tuple(names)) for v, names in by_view.items()]
+        result = self.online.read(reads, list(entity_rows), now, full_feature_names=full)
+        order = {(f.view, f.name): i for i, f in enumerate(chosen)}
+        result.columns.sort(key=lambda c: order[(c.view, c.feature)])
+        return result
+
+    def sync(self, select: Sequence[str] | None = None, *, full_refresh: bool = False, dry_run: bool = False,
+             shard: str | None = None, force: bool = False, progress: bool = False) -> list[ViewSync]:
+        """Publish the latest row per entity of the online views; see ``fsdbt sync``."""
+        from fsdbt.selection import select_views
+        from fsdbt.sync.gate import failing_tests, load_run_results
+        from fsdbt.sync.plan import Shard
+        from fsdbt.sync.runner import SyncOptions, ViewSync, progress_printer, sync_views
+
+        views = select_views(self.registry.views.values(), select)
+        try:
+            parsed_shard = Shard.parse(shard) if shard else None
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        run_results = None if force else load_run_results(self.project.run_results_path)
+        refused: list[ViewSync] = []
+        allowed = []
+        for view in views:
+            failed = failing_tests(self.registry.manifest, run_results, view)
+            if not view.online:
+                if select:  # named explicitly: say why nothing happens
+                    refused.append(ViewSync(view.name, status="refused", message=(
+                        "the view has online: false in meta.fsdbt; set online: true to publish it")))
+            elif failed:
+                refused.append(ViewSync(view.name, status="refused", message=(
+                    f"its latest dbt tests failed: {', '.join(failed)}; fix the data and run `dbt build` "
+                    f"(or sync with --force to publish anyway)")))
+            else:
+                allowed.append(view)
+        options = SyncOptions(full_refresh=full_refresh, dry_run=dry_run, shard=parsed_shard)
+        done = sync_views(allowed, self.warehouse, self.online, options, progress_printer(progress)) if allowed else []
+        by_name = {r.view: r for r in [*done, *refused]}
+        return [by_name[v.name] for v in views if v.name in by_name]
+
+    def teardown(self, view: str) -> int:
+        """Delete one view's online data (all generations and its sync state); returns keys deleted."""
+        name = self.registry.view(view).name if view in self.registry.views else view
+        return self.online.teardown(name)
+
+    @property
+    def online(self) -> OnlineStore:
+        if self._online is None:
+            from fsdbt.online import open_online_store
+
+            config = {k: v for k, v in self.target.online_store.items() if v not in ("", None)}
+            if config.get("type") == "sqlite" and config.get("path"):
+                os.makedirs(os.path.dirname(os.path.abspath(str(config["path"]))), exist_ok=True)
+            self._online = open_online_store(config)
+        return self._online
+
     # -- connections ----------------------------------------------------------------------------
     @property
     def warehouse(self) -> Warehouse:
@@ -165,6 +253,9 @@ class FeatureStore:
         if self._warehouse is not None:
             self._warehouse.close()
             self._warehouse = None
+        if self._online is not None:
+            self._online.close()
+            self._online = None
 
     def __enter__(self) -> FeatureStore:
         return self

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from fsdbt.cli import catalog, demo, scaffold
+from fsdbt.cli import catalog, demo, online, scaffold, training
 from fsdbt.errors import FsdbtError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
@@ -25,6 +25,8 @@ app = typer.Typer(
 )
 catalog.register(app)
 scaffold.register(app)
+training.register(app)
+online.register(app)
 app.add_typer(demo.app, name="demo")
 
 

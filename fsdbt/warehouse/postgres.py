@@ -112,7 +112,8 @@ class PostgresWarehouse(Warehouse):
         try:
             with self.con.cursor() as cur:
                 if relation.schema and not temporary:
-                    cur.execute(f"create schema if not exists {exp.to_identifier(relation.schema, quoted=True).sql('postgres')}")
+                    schema = exp.to_identifier(relation.schema, quoted=True).sql("postgres")
+                    cur.execute(f"create schema if not exists {schema}")
                 cur.execute(f"drop table if exists {name.sql('postgres')}")
                 kind = "temporary table" if temporary else "table"
                 cur.execute(f"create {kind} {name.sql('postgres')} ({columns})")

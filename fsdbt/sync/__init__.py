@@ -1,0 +1,1 @@
+"""``fsdbt sync``: the latest row per entity, from the warehouse to the online store."""

@@ -1,0 +1,186 @@
+"""Runs a sync: for each view, stream the latest rows out of the warehouse into the online store.
+
+Per view (docs/decisions/0003-incremental-sync.md):
+
+- **full refresh** (first sync, ``--full-refresh``, or a changed definition): every entity's
+  latest row goes into a new generation, made current at once when complete. A crash leaves
+  the previous generation readable; the next run cleans the abandoned one and starts over.
+- **incremental**: views with a ``created_timestamp`` read only rows created at or after the
+  last sync's high-water mark (late rows with old event times included); views without one
+  read every entity's latest row. Either way the store writes a row only when it is newer
+  (or a correction), so unchanged entities are not rewritten and reruns are idempotent.
+
+The mark advances only after every row of the view is written. Memory is bounded by the
+batch size: rows stream from the warehouse in Arrow batches.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fsdbt.definitions import FeatureView
+from fsdbt.errors import FsdbtError, OnlineStoreError
+from fsdbt.online.base import OnlineStore, WriteStats
+from fsdbt.sync.plan import Shard, definition_hash, latest_rows_sql
+from fsdbt.warehouse.base import Warehouse
+
+LOCK_SECONDS = 120.0
+DEFAULT_BATCH_ROWS = 50_000
+
+
+@dataclass
+class ViewSync:
+    """What happened to one view."""
+
+    view: str
+    status: str = "ok"  # ok | refused | failed | dry-run | locked
+    mode: str = ""  # full | incremental
+    rows_read: int = 0
+    written: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    message: str = ""
+    sql: str | None = None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_read / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if v is not None}
+        out["rows_per_second"] = round(self.rows_per_second, 1)
+        out["seconds"] = round(self.seconds, 3)
+        return out
+
+
+@dataclass
+class SyncOptions:
+    full_refresh: bool = False
+    dry_run: bool = False
+    shard: Shard | None = None
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    now: datetime | None = None
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+
+
+Progress = Callable[[str, int, float], None]
+
+
+def state_key(view: FeatureView, shard: Shard | None) -> str:
+    return view.name if shard is None or shard.count == 1 else f"{view.name}#shard{shard.index}of{shard.count}"
+
+
+def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, options: SyncOptions,
+              progress: Progress | None = None) -> ViewSync:
+    """Sync one view; errors come back in the result, not as exceptions (the others go on)."""
+    started = time.perf_counter()
+    result = ViewSync(view.name)
+    now = options.now or datetime.now(timezone.utc)
+    sharded = options.shard is not None and options.shard.count > 1
+    key = state_key(view, options.shard)
+    locked = False
+    try:
+        state = online.get_state(key) or {}
+        definition = definition_hash(view)
+        full = options.full_refresh or not state or state.get("definition") != definition
+        since = None
+        if not full and view.created_timestamp and state.get("watermark"):
+            since = datetime.fromisoformat(state["watermark"])
+        result.mode = "full" if full else "incremental"
+        query = latest_rows_sql(view, warehouse.DIALECT, now=now, since=since, shard=options.shard)
+        result.sql = query.sql(warehouse.DIALECT)
+        if options.dry_run:
+            result.status = "dry-run"
+            return result
+        if not online.acquire_lock(key, options.owner, LOCK_SECONDS):
+            result.status = "locked"
+            result.message = (f"another sync of '{view.name}' is running (its lock expires by itself within "
+                              f"{int(LOCK_SECONDS)}s if that sync died); run again when it has finished")
+            return result
+        locked = True
+        # A sharded first sync writes into the current generation: shards cannot flip one pointer together.
+        generation = online.begin_refresh(view) if full and not sharded else None
+        stats = WriteStats()
+        high_water: Any = None
+        last_lock = time.monotonic()
+        for batch in warehouse.stream_arrow(result.sql, options.batch_rows):
+            if batch.num_rows == 0:
+                continue
+            result.rows_read += batch.num_rows
+            stats = stats + online.write_batch(view, batch, generation=generation)
+            if view.created_timestamp:
+                high_water = _max(high_water, batch.column(view.created_timestamp))
+            if time.monotonic() - last_lock > LOCK_SECONDS / 4:
+                online.acquire_lock(key, options.owner, LOCK_SECONDS)
+                last_lock = time.monotonic()
+            if progress:
+                progress(view.name, result.rows_read, time.perf_counter() - started)
+        if generation is not None:
+            online.commit_refresh(view, generation)
+        result.written, result.skipped = stats.written, stats.skipped
+        watermark = _iso(high_water) if high_water is not None else state.get("watermark")
+        if full and high_water is None:
+            watermark = None
+        online.set_state(key, {
+            "definition": definition, "watermark": watermark, "synced_at": now.isoformat(),
+            "mode": result.mode, "rows": result.rows_read, "shard": str(options.shard) if sharded else None,
+        })
+    except FsdbtError as exc:
+        result.status, result.message = "failed", str(exc)
+    finally:
+        if locked:
+            try:
+                online.release_lock(key, options.owner)
+            except FsdbtError:
+                pass  # the lock expires by itself
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def sync_views(views: Sequence[FeatureView], warehouse: Warehouse, online: OnlineStore, options: SyncOptions,
+               progress: Progress | None = None) -> list[ViewSync]:
+    if not options.dry_run and not online.ping():
+        raise OnlineStoreError("the online store does not answer; nothing was synced (check that it runs and "
+                               "the target's online_store settings)")
+    return [sync_view(view, warehouse, online, options, progress) for view in views]
+
+
+def _max(current: Any, column: pa.Array | pa.ChunkedArray) -> Any:
+    value = pc.max(column).as_py()
+    if value is None:
+        return current
+    if current is None:
+        return value
+    return max(current, value)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.isoformat()
+    return str(value)
+
+
+def progress_printer(enabled: bool) -> Progress | None:
+    """Rows and rows/s per view on stderr, rewritten in place on a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+
+    def show(view: str, rows: int, seconds: float) -> None:
+        rate = rows / seconds if seconds else 0.0
+        sys.stderr.write(f"\r  {view}: {rows:,} rows, {rate:,.0f} rows/s   ")
+        sys.stderr.flush()
+
+    return show
