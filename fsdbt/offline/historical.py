@@ -134,10 +134,9 @@ def build_training_set(warehouse: Warehouse, views: dict[str, FeatureView], feat
                           f"got {type(entity_df).__name__}")
     plan = plan_pit(features, views, spine.column_names, spine_timestamp, full_feature_names=full_feature_names,
                     available_at=available_at, carry=[ROW_ID], order_by=ROW_ID)
-    _check_types(spine, plan)
     # Only what the join needs travels to the warehouse: keys, the spine time (as UTC), a row id.
     needed = list(dict.fromkeys([s for j in plan.joins for _, s in j.keys] + [plan.spine_ts]))
-    upload = spine.select(needed)
+    upload = _coerce_keys(spine.select(needed), plan)
     ts_index = upload.schema.get_field_index(plan.spine_ts)
     upload = upload.set_column(ts_index, plan.spine_ts, _as_utc_naive(upload.column(plan.spine_ts), plan.spine_ts))
     upload = upload.append_column(ROW_ID, pa.array(range(upload.num_rows), type=pa.int64()))
@@ -194,13 +193,22 @@ _KEY_TYPES = {DType.INT: pa.types.is_integer, DType.STRING: lambda t: pa.types.i
               pa.types.is_large_string(t)}
 
 
-def _check_types(spine: pa.Table, plan: PitPlan) -> None:
+def _coerce_keys(spine: pa.Table, plan: PitPlan) -> pa.Table:
+    """Check key types against the views'; integral floats (pandas' ints with NULLs) become ints."""
     for join in plan.joins:
         for entity, spine_column in join.keys:
-            dtype = join.view.column(entity).dtype if any(c.name == entity for c in join.view.columns) else None
-            check = _KEY_TYPES.get(dtype) if dtype else None
-            arrow_type = spine.schema.field(spine_column).type
-            if check and not check(arrow_type) and not pa.types.is_null(arrow_type):
-                raise ContractError(f"spine column '{spine_column}' is {arrow_type}, but '{entity}' of feature "
-                                    f"view '{join.view.name}' is {dtype}; convert the spine column",
-                                    model=join.view.name)
+            known = [c.dtype for c in join.view.columns if c.name == entity]
+            check = _KEY_TYPES.get(known[0]) if known else None
+            index = spine.schema.get_field_index(spine_column)
+            column = spine.column(index)
+            if check is None or check(column.type) or pa.types.is_null(column.type):
+                continue
+            if known[0] is DType.INT and pa.types.is_floating(column.type):
+                as_int = column.cast(pa.int64(), safe=False)
+                if pc.all(pc.equal(as_int.cast(column.type), column)).as_py() in (True, None):
+                    spine = spine.set_column(index, spine_column, as_int)
+                    continue
+            raise ContractError(f"spine column '{spine_column}' is {column.type}, but '{entity}' of feature "
+                                f"view '{join.view.name}' is {known[0]}; convert the spine column",
+                                model=join.view.name)
+    return spine

@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from fsdbt.definitions import Feature, FeatureView
 from fsdbt.errors import ContractError, hint
-from fsdbt.sqlnames import alias_ident, col, ident, table
+from fsdbt.sqlnames import alias_ident, col, table
 
 ROW_ID = "__fsdbt_row"
 
@@ -195,7 +195,9 @@ def _duckdb(plan: PitPlan, spine: exp.Expression, dialect: str) -> exp.Select:
                                                     for c in (view.timestamp, *join.features)))
                  .from_(_aliased(spine, "m"))
                  .join(_view_source(join, dialect, dedupe=False),
-                       on=exp.and_(*_key_match(join, dialect, "m"), inequality), join_type="ASOF LEFT"))
+                       on=exp.and_(*_key_match(join, dialect, "m"), inequality), join_type="ASOF LEFT")
+                 # A struct with a NULL time still compares: spine rows without a time match nothing.
+                 .where(exp.Not(this=exp.Is(this=_spine_col(plan.spine_ts, "m"), expression=exp.Null()))))
         query = query.join(match.subquery(join.alias), join_type="LEFT",
                            on=exp.EQ(this=_spine_col(row, join.alias), expression=_spine_col(row)))
     return _ordered(query, plan)

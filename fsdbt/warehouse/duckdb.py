@@ -27,7 +27,13 @@ class DuckDBWarehouse(Warehouse):
         if self.read_only and not os.path.exists(path):
             raise WarehouseError(f"no DuckDB file at {path}: build the project first (`dbt build`)")
         try:
-            self.con = duckdb.connect(path, read_only=self.read_only)
+            try:
+                self.con = duckdb.connect(path, read_only=self.read_only)
+            except duckdb.ConnectionException:
+                # This process already holds the file read-write (dbt-duckdb run in-process):
+                # DuckDB then allows only the same configuration.
+                self.con = duckdb.connect(path, read_only=False)
+                self.read_only = False
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise WarehouseError(
