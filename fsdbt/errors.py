@@ -1,7 +1,7 @@
 """The error tree. Every message says what went wrong, where, and what would be right.
 
-A message never carries a secret: connection settings are described by host and
-database name only (see ``fsdbt.secrets.redact``).
+A message never carries a secret: connection settings are described by host, port and
+database name only, and driver messages are scrubbed of passwords before they are shown.
 """
 
 from __future__ import annotations
