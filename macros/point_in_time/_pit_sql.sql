@@ -31,7 +31,7 @@ _fsdbt_view_{{ v.index }} as (
   with
   _fsdbt_spine as (
     select s.*, {{ fsdbt._fsdbt_spine_row_number() }} as _fsdbt_row_id
-    from {{ plan.spine }} as s
+    from {{ fsdbt._pit_relation_as(plan.spine, "s") }}
   ),
   {%- for v in plan.views %}
   _fsdbt_match_{{ v.index }} as (
@@ -45,7 +45,7 @@ _fsdbt_view_{{ v.index }} as (
         order by r.{{ v.ts }} desc{% if v.created is not none %}, r.{{ v.created }} desc nulls last{% endif %}
       ) as _fsdbt_rank
     from _fsdbt_spine as s
-    inner join {{ v.relation }} as r
+    inner join {{ fsdbt._pit_relation_as(v.relation, "r") }}
       on {% for k in v.join_keys %}r.{{ k.view }} = s.{{ k.spine }}
       and {% endfor %}r.{{ v.ts }} <= s.{{ plan.spine_ts }}
       {%- if v.ttl_us is not none %}
@@ -71,4 +71,14 @@ _fsdbt_view_{{ v.index }} as (
 ) as {{ plan.alias }}
   {%- endset -%}
   {{ return(sql) }}
+{%- endmacro %}
+
+
+{% macro _pit_relation_as(relation, alias) -%}
+  {#- `relation as alias`; under dbt's --empty / --sample a ref renders as a subquery, which gets wrapped. -#}
+  {%- set rendered = relation | string -%}
+  {%- if rendered.startswith('(') -%}
+    {{ return("(select * from " ~ rendered ~ ") as " ~ alias) }}
+  {%- endif -%}
+  {{ return(rendered ~ " as " ~ alias) }}
 {%- endmacro %}

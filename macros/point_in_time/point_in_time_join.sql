@@ -57,7 +57,7 @@
     case when {{ v.alias }}.{{ v.ts }} >= {{ fsdbt._fsdbt_ttl_lower_bound('s.' ~ plan.spine_ts, v.ttl_us) }} then {{ v.alias }}.{{ o.column }} end as {{ o.name }}{{ "," if not loop.last }}
     {%- endif %}
   {%- endfor %}
-  from {{ plan.spine }} as s
+  from {{ fsdbt._pit_relation_as(plan.spine, "s") }}
   {%- for v in plan.views %}
   asof left join _fsdbt_view_{{ v.index }} as {{ v.alias }}
     on {% for k in v.join_keys %}s.{{ k.spine }} = {{ v.alias }}.{{ k.view }} and {% endfor %}s.{{ plan.spine_ts }} >= {{ v.alias }}.{{ v.ts }}
@@ -79,7 +79,7 @@
   with
   _fsdbt_spine as (
     select s.*, {{ fsdbt._fsdbt_spine_row_number() }} as _fsdbt_row_id
-    from {{ plan.spine }} as s
+    from {{ fsdbt._pit_relation_as(plan.spine, "s") }}
   ),
   {%- for v in plan.views %}
   {{ fsdbt._pit_latest_version_cte(v) }},
@@ -125,11 +125,11 @@
   {%- for o in plan.outputs %}
     {{ plan.views[o.view].alias }}.{{ o.column }} as {{ o.name }}{{ "," if not loop.last }}
   {%- endfor %}
-  from {{ plan.spine }} as s
+  from {{ fsdbt._pit_relation_as(plan.spine, "s") }}
   {%- for v in plan.views %}
   left join lateral (
     select {% for c in v.features %}{{ "" if loop.first else ", " }}r.{{ c }}{% endfor %}
-    from {{ v.relation }} as r
+    from {{ fsdbt._pit_relation_as(v.relation, "r") }}
     where {% for k in v.join_keys %}r.{{ k.view }} = s.{{ k.spine }}
       and {% endfor %}r.{{ v.ts }} <= s.{{ plan.spine_ts }}
     {%- if v.ttl_us is not none %}

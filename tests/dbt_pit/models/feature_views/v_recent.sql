@@ -1,0 +1,1 @@
+select * from {{ source('pit_raw', 'raw_v_recent') }}
