@@ -1,8 +1,10 @@
 """Names in SQL: identifiers are normalized for the dialect, then always quoted.
 
 Names from users, the manifest or config never reach SQL as text: they become sqlglot
-identifiers here. Snowflake folds unquoted names to upper case, so a lower-case name that
-dbt created unquoted (``driver_id``) is the quoted identifier ``"DRIVER_ID"`` there.
+identifiers here. Snowflake folds unquoted names to upper case, and dbt creates relations
+and columns unquoted by default, so a plain name (``driver_id``, ``Mixed_Case``) is the
+quoted identifier ``"DRIVER_ID"`` / ``"MIXED_CASE"`` there; a name that could only have been
+created quoted (``a"b``, ``o'brien``, ``Mixed Case``) is kept exactly.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from sqlglot import exp
 
 from fsdbt.definitions import Relation
 
-_SIMPLE = re.compile(r"^[a-z_][a-z0-9_$]*$")
+_SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 FOLD_UPPER = {"snowflake"}
 
 
