@@ -31,12 +31,24 @@ def run_dbt(args: list[str], *, env: dict[str, str] | None = None) -> Any:
         with contextlib.redirect_stdout(sys.stderr):
             result = dbtRunner().invoke([*args, "--no-send-anonymous-usage-stats", "--no-use-colors"])
     finally:
+        release_duckdb()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
     return result
+
+
+def release_duckdb() -> None:
+    """dbt-duckdb keeps its database open in this process after a run; close it so other
+    processes (an ``fsdbt`` subprocess, a sync) can open the file."""
+    import gc
+
+    manager = sys.modules.get("dbt.adapters.duckdb.connections")
+    if manager is not None:
+        manager.DuckDBConnectionManager.close_all_connections()
+        gc.collect()
 
 
 @pytest.fixture(scope="session")
