@@ -34,9 +34,23 @@ def invoke(project: DbtProject, command: Sequence[str], *, quiet: bool = True) -
         args.append("--quiet")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     # dbt prints to stdout; fsdbt keeps stdout for its own results.
-    with contextlib.redirect_stdout(sys.stderr):
-        result = dbtRunner().invoke(args)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            result = dbtRunner().invoke(args)
+    finally:
+        _release_duckdb()
     return result
+
+
+def _release_duckdb() -> None:
+    # dbt-duckdb keeps the database open after a run; fsdbt's own connection (or another
+    # process) could not open the file otherwise.
+    manager = sys.modules.get("dbt.adapters.duckdb.connections")
+    if manager is not None:
+        import gc
+
+        manager.DuckDBConnectionManager.close_all_connections()
+        gc.collect()
 
 
 def parse(project: DbtProject) -> None:
