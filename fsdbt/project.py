@@ -107,7 +107,7 @@ class DbtProject:
             return False
         if adapter_type is None:
             return True
-        return self.read_manifest().get("metadata", {}).get("adapter_type") == adapter_type
+        return bool(self.read_manifest().get("metadata", {}).get("adapter_type") == adapter_type)
 
     def read_manifest(self) -> dict[str, Any]:
         try:

@@ -152,7 +152,7 @@ def _from_sql(warehouse: Warehouse, views: dict[str, FeatureView], features: Seq
     dialect = warehouse.DIALECT
     try:
         if _RELATION.match(text):
-            source: exp.Expression = exp.select(exp.Star()).from_(exp.to_table(text.strip(), dialect=dialect))
+            source: exp.Expr = exp.select(exp.Star()).from_(exp.to_table(text.strip(), dialect=dialect))
         else:
             source = sqlglot.parse_one(text, read=dialect)
     except sqlglot.errors.ParseError as exc:

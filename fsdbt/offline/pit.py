@@ -104,7 +104,7 @@ def plan_pit(features: Sequence[Feature], views: Mapping[str, FeatureView], spin
 
 # -- rendering -----------------------------------------------------------------------------------
 
-def render_pit(plan: PitPlan, spine: exp.Expression, dialect: str) -> exp.Select:
+def render_pit(plan: PitPlan, spine: exp.Expr, dialect: str) -> exp.Select:
     """The SQL for ``plan`` over ``spine`` (a table or subquery expression), for ``dialect``."""
     if plan.available_at or dialect not in _RENDERERS:
         return _window(plan, spine, dialect)
@@ -115,7 +115,7 @@ def _spine_col(name: str, alias: str = "s") -> exp.Column:
     return exp.Column(this=alias_ident(name), table=exp.to_identifier(alias))
 
 
-def _ttl_floor(plan: PitPlan, ttl: timedelta, dialect: str) -> exp.Expression:
+def _ttl_floor(plan: PitPlan, ttl: timedelta, dialect: str) -> exp.Expr:
     """``t - ttl`` at microsecond precision."""
     micros = round(ttl.total_seconds() * 1_000_000)
     if micros % 1_000_000 == 0:
@@ -128,11 +128,11 @@ def _ttl_floor(plan: PitPlan, ttl: timedelta, dialect: str) -> exp.Expression:
     return exp.Sub(this=_spine_col(plan.spine_ts), expression=interval)
 
 
-def _outputs(plan: PitPlan, dialect: str, *, ttl_case: bool) -> list[exp.Expression]:
-    columns: list[exp.Expression] = [_spine_col(c) for c in plan.spine_columns]
+def _outputs(plan: PitPlan, dialect: str, *, ttl_case: bool) -> list[exp.Expr]:
+    columns: list[exp.Expr] = [_spine_col(c) for c in plan.spine_columns]
     for out in plan.outputs:
         join = plan.joins[out.join]
-        value: exp.Expression = col(out.feature, join.alias, dialect)
+        value: exp.Expr = col(out.feature, join.alias, dialect)
         if ttl_case and join.view.ttl is not None:
             inside = exp.GTE(this=col(join.view.timestamp, join.alias, dialect),
                              expression=_ttl_floor(plan, join.view.ttl, dialect))
@@ -162,11 +162,11 @@ def _view_source(join: ViewJoin, dialect: str, *, dedupe: bool) -> exp.Subquery:
     return select.subquery(join.alias)
 
 
-def _key_match(join: ViewJoin, dialect: str, spine_alias: str = "s") -> list[exp.Expression]:
+def _key_match(join: ViewJoin, dialect: str, spine_alias: str = "s") -> list[exp.Expr]:
     return [exp.EQ(this=_spine_col(s, spine_alias), expression=col(v, join.alias, dialect)) for v, s in join.keys]
 
 
-def _duckdb(plan: PitPlan, spine: exp.Expression, dialect: str) -> exp.Select:
+def _duckdb(plan: PitPlan, spine: exp.Expr, dialect: str) -> exp.Select:
     """One ASOF LEFT JOIN per view, each on its own, joined back on the spine row id.
 
     Chaining ASOF joins makes each later join re-sort a growing intermediate; separate
@@ -187,7 +187,7 @@ def _duckdb(plan: PitPlan, spine: exp.Expression, dialect: str) -> exp.Select:
             view_key = exp.func("struct_pack", exp.PropertyEQ(this=exp.to_identifier("t"),
                                                               expression=col(view.timestamp, join.alias, dialect)),
                                 exp.PropertyEQ(this=exp.to_identifier("c"), expression=created))
-            inequality: exp.Expression = exp.GTE(this=spine_key, expression=view_key)
+            inequality: exp.Expr = exp.GTE(this=spine_key, expression=view_key)
         else:
             inequality = exp.GTE(this=_spine_col(plan.spine_ts, "m"),
                                  expression=col(view.timestamp, join.alias, dialect))
@@ -209,7 +209,7 @@ def _row_key(plan: PitPlan) -> str:
     return plan.order_by
 
 
-def _snowflake(plan: PitPlan, spine: exp.Expression, dialect: str) -> exp.Select:
+def _snowflake(plan: PitPlan, spine: exp.Expr, dialect: str) -> exp.Select:
     row = _row_key(plan)
     query = exp.select(*_outputs(plan, dialect, ttl_case=True)).from_(_aliased(spine))
     for join in plan.joins:
@@ -227,11 +227,12 @@ def _snowflake(plan: PitPlan, spine: exp.Expression, dialect: str) -> exp.Select
     return _ordered(query, plan)
 
 
-def _postgres(plan: PitPlan, spine: exp.Expression, dialect: str) -> exp.Select:
+def _postgres(plan: PitPlan, spine: exp.Expr, dialect: str) -> exp.Select:
     query = exp.select(*_outputs(plan, dialect, ttl_case=False)).from_(_aliased(spine))
     for join in plan.joins:
         view = join.view
-        conditions = [exp.EQ(this=col(v, "r", dialect), expression=_spine_col(s)) for v, s in join.keys]
+        conditions: list[exp.Expr] = [exp.EQ(this=col(v, "r", dialect), expression=_spine_col(s))
+                                      for v, s in join.keys]
         conditions.append(exp.LTE(this=col(view.timestamp, "r", dialect), expression=_spine_col(plan.spine_ts)))
         if view.ttl is not None:
             conditions.append(exp.GTE(this=col(view.timestamp, "r", dialect),
@@ -247,13 +248,14 @@ def _postgres(plan: PitPlan, spine: exp.Expression, dialect: str) -> exp.Select:
     return _ordered(query, plan)
 
 
-def _window(plan: PitPlan, spine: exp.Expression, dialect: str) -> exp.Select:
+def _window(plan: PitPlan, spine: exp.Expr, dialect: str) -> exp.Select:
     """Portable: candidates inside the window, ranked per spine row, rank 1 kept."""
     row = _row_key(plan)
     query = exp.select(*_outputs(plan, dialect, ttl_case=False)).from_(_aliased(spine))
     for join in plan.joins:
         view = join.view
-        conditions = [exp.EQ(this=col(v, "r", dialect), expression=_spine_col(s, "m")) for v, s in join.keys]
+        conditions: list[exp.Expr] = [exp.EQ(this=col(v, "r", dialect), expression=_spine_col(s, "m"))
+                                      for v, s in join.keys]
         conditions.append(exp.LTE(this=col(view.timestamp, "r", dialect), expression=_spine_col(plan.spine_ts, "m")))
         if view.ttl is not None:
             floor = _ttl_floor(PitPlan(plan.spine_columns, plan.spine_ts, (), ()), view.ttl, dialect)
@@ -278,12 +280,14 @@ def _window(plan: PitPlan, spine: exp.Expression, dialect: str) -> exp.Select:
     return _ordered(query, plan)
 
 
-def _aliased(spine: exp.Expression, alias: str = "s") -> exp.Expression:
+def _aliased(spine: exp.Expr, alias: str = "s") -> exp.Expr:
     """The spine (a table or a query) under ``alias``."""
     if isinstance(spine, exp.Table):
         return exp.Table(this=spine.this, db=spine.args.get("db"), catalog=spine.args.get("catalog"),
                          alias=exp.TableAlias(this=exp.to_identifier(alias)))
-    return spine.subquery(alias)
+    if isinstance(spine, exp.Query):
+        return spine.subquery(alias)
+    raise TypeError(f"a spine is a table or a query; got {type(spine).__name__}")
 
 
 def _ordered(query: exp.Select, plan: PitPlan) -> exp.Select:

@@ -41,22 +41,24 @@ class Shard:
 
 def definition_hash(view: FeatureView) -> str:
     """Changes when what the online store holds for the view would change shape."""
+    # The ttl counts: the sync leaves out rows already outside it, so a longer ttl needs them read again.
     doc = {"entities": view.entities, "timestamp": view.timestamp, "created": view.created_timestamp,
-           "features": [(f.name, str(f.dtype)) for f in view.features], "relation": str(view.relation)}
+           "features": [(f.name, str(f.dtype)) for f in view.features], "relation": str(view.relation),
+           "ttl": view.ttl.total_seconds() if view.ttl is not None else None}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _literal_ts(value: datetime) -> exp.Expression:
+def _literal_ts(value: datetime) -> exp.Expr:
     naive = value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
     return exp.cast(exp.Literal.string(naive.isoformat(sep=" ", timespec="microseconds")), "TIMESTAMP")
 
 
-def _shard_predicate(view: FeatureView, shard: Shard, dialect: str) -> exp.Expression:
+def _shard_predicate(view: FeatureView, shard: Shard, dialect: str) -> exp.Expr:
     keys = [col(k, None, dialect) for k in view.entities]
     if dialect == "postgres":
         text = exp.Anonymous(this="concat_ws", expressions=[exp.Literal.string("|"),
                                                              *(exp.cast(k, "TEXT") for k in keys)])
-        hashed: exp.Expression = exp.func("abs", exp.Anonymous(this="hashtextextended",
+        hashed: exp.Expr = exp.func("abs", exp.Anonymous(this="hashtextextended",
                                                                expressions=[text, exp.Literal.number(0)]))
     elif dialect == "duckdb":
         hashed = exp.func("hash", *keys)
@@ -78,7 +80,7 @@ def latest_rows_sql(view: FeatureView, dialect: str, *, now: datetime, since: da
     if view.created_timestamp:
         names.append(view.created_timestamp)
     names += [f.name for f in view.features]
-    conditions: list[exp.Expression] = [
+    conditions: list[exp.Expr] = [
         exp.Not(this=exp.Is(this=col(n, None, dialect), expression=exp.Null()))
         for n in [*view.entities, view.timestamp]
     ]

@@ -103,10 +103,12 @@ def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, opti
         if options.dry_run:
             result.status = "dry-run"
             return result
-        if not online.acquire_lock(key, options.owner, LOCK_SECONDS):
+        if not _take_lock(online, key, options.owner):
+            holder = online.lock_holder(key)
             result.status = "locked"
-            result.message = (f"another sync of '{view.name}' is running (its lock expires by itself within "
-                              f"{int(LOCK_SECONDS)}s if that sync died); run again when it has finished")
+            result.message = (f"another sync of '{view.name}' is running{f' ({holder})' if holder else ''}; "
+                              f"run again when it has finished (if that sync died on another machine, "
+                              f"its lock expires by itself within {int(LOCK_SECONDS)}s)")
             return result
         locked = True
         # A sharded first sync writes into the current generation: shards cannot flip one pointer together.
@@ -122,7 +124,9 @@ def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, opti
             if view.created_timestamp:
                 high_water = _max(high_water, batch.column(view.created_timestamp))
             if time.monotonic() - last_lock > LOCK_SECONDS / 4:
-                online.acquire_lock(key, options.owner, LOCK_SECONDS)
+                if not online.acquire_lock(key, options.owner, LOCK_SECONDS):
+                    raise OnlineStoreError(f"lost the lock of '{view.name}' (this sync stalled for over "
+                                           f"{int(LOCK_SECONDS)}s and another took over); run it again")
                 last_lock = time.monotonic()
             if progress:
                 progress(view.name, result.rows_read, time.perf_counter() - started)
@@ -156,6 +160,34 @@ def sync_views(views: Sequence[FeatureView], warehouse: Warehouse, online: Onlin
     return [sync_view(view, warehouse, online, options, progress) for view in views]
 
 
+def _take_lock(online: OnlineStore, key: str, owner: str) -> bool:
+    """Take the view's lock; a lock left by a dead sync on this machine is taken over at once."""
+    if online.acquire_lock(key, owner, LOCK_SECONDS):
+        return True
+    holder = online.lock_holder(key)
+    if holder is None or not _died_here(holder):
+        return False
+    # Its process is gone (killed, crashed): waiting for the lock to expire would only delay
+    # the rerun, and the rerun's conditional writes or new generation repair what it left.
+    online.release_lock(key, holder)
+    return online.acquire_lock(key, owner, LOCK_SECONDS)
+
+
+def _died_here(owner: str) -> bool:
+    """Whether a lock owner (``host:pid:nonce``) names a process of this machine that has ended."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if os.name != "posix" or host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
 def _max(current: Any, column: pa.Array | pa.ChunkedArray) -> Any:
     value = pc.max(column).as_py()
     if value is None:
@@ -169,7 +201,7 @@ def _iso(value: Any) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-        return value.isoformat()
+        return str(value.isoformat())
     return str(value)
 
 

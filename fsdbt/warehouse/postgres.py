@@ -145,7 +145,7 @@ def _pg_type(dtype: pa.DataType) -> str:
 
 
 def _batch(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.RecordBatch:
-    columns = list(zip(*rows)) if rows else [[] for _ in schema]
+    columns: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [() for _ in schema]
     arrays = []
     for values, field in zip(columns, schema):
         try:
