@@ -27,7 +27,7 @@ demo: install
 	$(BIN)/dbt build --quiet --no-use-colors
 	$(BIN)/fsdbt ls
 	$(BIN)/fsdbt sync
-	$(BIN)/fsdbt get trip_completion_model --entity driver_id=1001,customer_id=50008
+	$(BIN)/fsdbt get trip_completion_model --entity driver_id=1001,customer_id=51008
 	$(BIN)/fsdbt historical --feature-service trip_completion_model --spine-timestamp requested_at \
 		--spine "select * from main.trips order by trip_id limit 1000" --out data/training_sample.parquet
 	$(PY) -c "import pyarrow.parquet as pq; print(pq.read_table('data/training_sample.parquet').slice(0, 5).to_pandas().iloc[:, :9].to_string())"

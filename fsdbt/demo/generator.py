@@ -88,7 +88,9 @@ def driver_stats_events(size: DemoSize, anchor: datetime, seed: int) -> pa.Table
     }
     for i, name in enumerate(DRIVER_METRICS):
         base = rng.gamma(2.0, 1.0 + i % 5, n) * (0.5 + skill)
-        if name in _INT_METRICS:
+        if name == "avg_rating":
+            columns[name] = _masked((3.0 + 2.0 * np.clip(skill + rng.normal(0, 0.1, n), 0, 1)).round(3), rng, 0.01)
+        elif name in _INT_METRICS:
             columns[name] = _masked(np.floor(base * 3).astype(np.int64), rng, 0.005)
         elif name.endswith(("rate", "share")):
             columns[name] = _masked(np.clip(skill + rng.normal(0, 0.08, n), 0, 1).round(4), rng, 0.01)
