@@ -12,6 +12,7 @@ have redis-server || missing+=(redis-server)
 have redis-cli || missing+=(redis-tools)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || have initdb || missing+=(postgresql)
 have openssl || missing+=(openssl)
+have chromium || missing+=(chromium)  # headless rendering check of the `fsdbt stats --html` report
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} with apt-get" >&2
   as_root apt-get update -qq >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

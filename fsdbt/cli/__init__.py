@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from fsdbt.cli import catalog, demo, online, scaffold, training
+from fsdbt.cli import catalog, demo, online, scaffold, stats, training
 from fsdbt.errors import FsdbtError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
@@ -27,13 +27,14 @@ catalog.register(app)
 scaffold.register(app)
 training.register(app)
 online.register(app)
+stats.register(app)
 app.add_typer(demo.app, name="demo")
 
 
 def main() -> None:
     """Console entry point: a user mistake prints one clear message, never a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except FsdbtError as exc:
         print(f"fsdbt: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
@@ -52,3 +53,6 @@ def main() -> None:
             exc.show(file=sys.stderr)
             sys.exit(exc.exit_code)
         raise
+    # Outside standalone mode, click returns the code of a `typer.Exit` instead of exiting with it.
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        sys.exit(code)
