@@ -26,13 +26,19 @@ def load_run_results(path: Path) -> dict[str, Any] | None:
 
 def failing_tests(manifest: Mapping[str, Any], run_results: Mapping[str, Any] | None,
                   view: FeatureView) -> list[str]:
-    """Names of the view's tests whose latest result was a failure or an error."""
+    """The view's tests whose latest result was a failure or an error, and the model itself
+    if its latest build errored."""
     if not run_results:
         return []
     nodes = manifest.get("nodes", {})
     failed = []
     for result in run_results.get("results", []):
         if str(result.get("status", "")).lower() not in FAILING:
+            continue
+        if result.get("unique_id") == view.unique_id:
+            # The model itself failed (its structural checks, or its SQL): on warehouses
+            # without transactional DDL its table may already hold the rejected rows.
+            failed.append(f"{view.name} (the model's own build)")
             continue
         node = nodes.get(result.get("unique_id", ""), {})
         if node.get("resource_type") != "test":
