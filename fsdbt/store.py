@@ -23,6 +23,7 @@ from fsdbt.registry import Registry
 if TYPE_CHECKING:
     from fsdbt.offline.historical import TrainingSet
     from fsdbt.online.base import OnlineResult, OnlineStore
+    from fsdbt.push import PushResult
     from fsdbt.sync.runner import ViewSync
     from fsdbt.warehouse.base import Warehouse
 
@@ -191,9 +192,29 @@ class FeatureStore:
         result.columns.sort(key=lambda c: order[(c.view, c.feature)])
         return result
 
+    def push(self, view: str, rows: Any, to: str = "online", *, now: datetime | None = None) -> PushResult:
+        """Push whole rows of one view: validated, written online (never over newer data), logged offline.
+
+        ``rows`` is a pandas DataFrame, an Arrow table, a list of dicts or a dict of columns;
+        ``to`` is ``online``, ``offline`` or ``online_and_offline``. Offline rows reach training
+        sets through ``fsdbt.pushed_rows('view')`` on the next ``dbt build`` (``docs/push.md``).
+
+        >>> store.push("driver_hourly_stats", [{"driver_id": 1001, "event_timestamp": "2026-01-01T10:00:00",
+        ...             "conv_rate": 0.7, ...}], to="online_and_offline")     # doctest: +SKIP
+        """
+        from fsdbt.push import PushLog, Pusher, push_log_dir
+
+        pusher = Pusher(self.registry, lambda: self.online, self.target.type, PushLog(push_log_dir(self.project)),
+                        warehouse=lambda: self.warehouse)
+        return pusher.push(view, rows, to, now=now)
+
     def sync(self, select: Sequence[str] | None = None, *, full_refresh: bool = False, dry_run: bool = False,
-             shard: str | None = None, force: bool = False, progress: bool = False) -> list[ViewSync]:
-        """Publish the latest row per entity of the online views; see ``fsdbt sync``."""
+             shard: str | None = None, force: bool = False, progress: bool = False,
+             now: datetime | None = None) -> list[ViewSync]:
+        """Publish the latest row per entity of the online views; see ``fsdbt sync``.
+
+        ``now`` (default: the current time) is the time the view ttls are measured from.
+        """
         from fsdbt.selection import select_views
         from fsdbt.sync.gate import failing_tests, load_run_results
         from fsdbt.sync.plan import Shard
@@ -219,7 +240,7 @@ class FeatureStore:
                     f"(or sync with --force to publish anyway)")))
             else:
                 allowed.append(view)
-        options = SyncOptions(full_refresh=full_refresh, dry_run=dry_run, shard=parsed_shard)
+        options = SyncOptions(full_refresh=full_refresh, dry_run=dry_run, shard=parsed_shard, now=now)
         done = sync_views(allowed, self.warehouse, self.online, options, progress_printer(progress)) if allowed else []
         by_name = {r.view: r for r in [*done, *refused]}
         return [by_name[v.name] for v in views if v.name in by_name]

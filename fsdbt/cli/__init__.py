@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from fsdbt.cli import catalog, demo, online, scaffold, stats, training
+from fsdbt.cli import catalog, demo, online, scaffold, serve, stats, training
 from fsdbt.errors import FsdbtError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
@@ -27,6 +27,7 @@ catalog.register(app)
 scaffold.register(app)
 training.register(app)
 online.register(app)
+serve.register(app)
 stats.register(app)
 app.add_typer(demo.app, name="demo")
 

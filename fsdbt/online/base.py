@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     import pandas
 
 
+# A sharded sync keeps its state and lock under the view's name + SHARD_MARK + "<i>of<N>".
+SHARD_MARK = "#shard"
+
+
 class FieldStatus(str, enum.Enum):
     """The status of one value in an online read (Feast's names)."""
 
@@ -271,6 +275,10 @@ class OnlineStore(abc.ABC):
     def release_lock(self, view_name: str, owner: str) -> bool:
         """Release the lock if ``owner`` holds it; returns whether it did."""
 
+    def lock_holder(self, view_name: str) -> str | None:
+        """The owner of the view's unexpired lock (None: free, or the store cannot tell)."""
+        return None
+
     @abc.abstractmethod
     def read(self, view_reads: Iterable[ViewRead], entity_rows: Sequence[Mapping[str, Any]],
              now: datetime | None = None, *, full_feature_names: bool = False) -> OnlineResult:
@@ -278,7 +286,8 @@ class OnlineStore(abc.ABC):
 
     @abc.abstractmethod
     def teardown(self, view_name: str) -> int:
-        """Delete everything of one view (all generations, state, lock); returns keys deleted."""
+        """Delete everything of one view (all generations, state, lock, and the state and lock of
+        each shard, kept under ``<view><SHARD_MARK>...``); returns keys deleted."""
 
     @abc.abstractmethod
     def ping(self) -> bool:

@@ -37,6 +37,7 @@ from fsdbt.definitions import FeatureView
 from fsdbt.errors import ConfigError, OnlineStoreError
 from fsdbt.online import codec
 from fsdbt.online.base import (
+    SHARD_MARK,
     Fetched,
     OnlineResult,
     OnlineStore,
@@ -553,6 +554,11 @@ class RedisOnlineStore(OnlineStore):
         with self._errors(f"release the lock of view '{view_name}'"):
             return bool(self._unlock_script(keys=[self._meta_key(view_name, "lock")], args=[owner]))
 
+    def lock_holder(self, view_name: str) -> str | None:
+        with self._errors(f"read the lock of view '{view_name}'"):
+            raw = self._client.get(self._meta_key(view_name, "lock"))
+        return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
+
     # -- reads -----------------------------------------------------------------------------
     def read(self, view_reads: Iterable[ViewRead], entity_rows: Sequence[Mapping[str, Any]],
              now: datetime | None = None, *, full_feature_names: bool = False) -> OnlineResult:
@@ -653,14 +659,15 @@ class RedisOnlineStore(OnlineStore):
     # -- teardown, health ------------------------------------------------------------------
     def teardown(self, view_name: str) -> int:
         with self._errors(f"delete view '{view_name}'"):
-            pattern = _glob_escape(self.view_prefix(view_name)) + "*"
+            shards = self.view_prefix(view_name + SHARD_MARK)[:-1]  # the sharded syncs' state and locks
             deleted = 0
             batch: list[bytes] = []
-            for key in self._scan(pattern):
-                batch.append(key)
-                if len(batch) >= 1000:
-                    deleted += self._unlink(batch)
-                    batch = []
+            for pattern in (self.view_prefix(view_name), shards):
+                for key in self._scan(_glob_escape(pattern) + "*"):
+                    batch.append(key)
+                    if len(batch) >= 1000:
+                        deleted += self._unlink(batch)
+                        batch = []
             if batch:
                 deleted += self._unlink(batch)
             self._gens.pop(view_name, None)

@@ -23,6 +23,7 @@ from fsdbt.definitions import FeatureView
 from fsdbt.errors import ConfigError, OnlineStoreError
 from fsdbt.online import codec
 from fsdbt.online.base import (
+    SHARD_MARK,
     Fetched,
     OnlineResult,
     OnlineStore,
@@ -230,6 +231,12 @@ class SqliteOnlineStore(OnlineStore):
                               (view_name, owner, time.time()))
             return cur.rowcount == 1
 
+    def lock_holder(self, view_name: str) -> str | None:
+        with self._errors(f"read the lock of view '{view_name}'"):
+            row = self._con().execute("SELECT lock_owner FROM fsdbt_online_views WHERE view = ? AND "
+                                      "lock_expires > ?", (view_name, time.time())).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
     # -- reads -----------------------------------------------------------------------------
     def read(self, view_reads: Iterable[ViewRead], entity_rows: Sequence[Mapping[str, Any]],
              now: datetime | None = None, *, full_feature_names: bool = False) -> OnlineResult:
@@ -265,7 +272,9 @@ class SqliteOnlineStore(OnlineStore):
     def teardown(self, view_name: str) -> int:
         with self._errors(f"delete view '{view_name}'"), self._tx(immediate=True) as con:
             rows = con.execute("DELETE FROM fsdbt_online_rows WHERE view = ?", (view_name,)).rowcount
-            meta = con.execute("DELETE FROM fsdbt_online_views WHERE view = ?", (view_name,)).rowcount
+            shards = view_name + SHARD_MARK  # the sharded syncs' state and locks
+            meta = con.execute("DELETE FROM fsdbt_online_views WHERE view = ? OR substr(view, 1, ?) = ?",
+                               (view_name, len(shards), shards)).rowcount
             return int(rows) + int(meta)
 
     def ping(self) -> bool:
