@@ -22,6 +22,7 @@ from fsdbt.definitions import Feature, FeatureView, Relation
 from fsdbt.dtypes import DType
 from fsdbt.errors import ConfigError, ContractError
 from fsdbt.offline.pit import ROW_ID, PitPlan, plan_pit, render_pit
+from fsdbt.sqlnames import table
 from fsdbt.warehouse.base import Warehouse
 
 if TYPE_CHECKING:
@@ -142,8 +143,7 @@ def build_training_set(warehouse: Warehouse, views: dict[str, FeatureView], feat
     upload = upload.append_column(ROW_ID, pa.array(range(upload.num_rows), type=pa.int64()))
     name = f"__fsdbt_spine_{next(_spine_ids)}"
     relation = warehouse.register_arrow(name, upload)
-    query = render_pit(plan, exp.to_table(exp.to_identifier(relation.identifier, quoted=True).sql(dialect),
-                                          dialect=dialect), dialect)
+    query = render_pit(plan, table(relation, dialect), dialect)
     return TrainingSet(warehouse, query, plan, features, spine, frame)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pyarrow as pa
 import snowflake.connector
 from snowflake.connector.errors import Error as SnowflakeError
+from sqlglot import exp
 
 from fsdbt.definitions import Column, Relation
 from fsdbt.dtypes import normalize
@@ -15,11 +16,31 @@ from fsdbt.errors import WarehouseError
 from fsdbt.registry import catalog_key
 from fsdbt.sqlnames import ident
 from fsdbt.sqlnames import normalize as normalize_name
+from fsdbt.sqlnames import table as table_name
 from fsdbt.warehouse.base import Warehouse
 
 # Profile keys (dbt-snowflake names) passed to the connector as they are.
 _CONNECT_KEYS = ("account", "user", "password", "role", "database", "warehouse", "schema", "host", "port",
                  "protocol", "authenticator", "private_key_path", "token", "login_timeout")
+
+
+_INSERT_ROWS = 16_384  # above this, a staged COPY is faster than bound INSERTs
+
+
+def _sf_type(dtype: pa.DataType) -> str:
+    if pa.types.is_boolean(dtype):
+        return "boolean"
+    if pa.types.is_integer(dtype):
+        return "number(38, 0)"
+    if pa.types.is_floating(dtype):
+        return "float"
+    if pa.types.is_decimal(dtype):
+        return f"number({dtype.precision}, {dtype.scale})"
+    if pa.types.is_timestamp(dtype):
+        return "timestamp_tz" if dtype.tz else "timestamp_ntz"
+    if pa.types.is_date(dtype):
+        return "date"
+    return "varchar"
 
 
 class SnowflakeWarehouse(Warehouse):
@@ -31,10 +52,11 @@ class SnowflakeWarehouse(Warehouse):
         self.where = f"account {settings.get('account')}, database {settings.get('database')}"
         kwargs = {k: settings[k] for k in _CONNECT_KEYS if settings.get(k) not in (None, "")}
         kwargs.setdefault("login_timeout", 30)
+        # Sessions compare and render times in UTC (docs/types-and-time.md).
+        kwargs["session_parameters"] = {"TIMEZONE": "UTC"}
         self._secret = str(settings.get("password") or "")
         try:
             self.con = snowflake.connector.connect(**kwargs)
-            self.con.cursor().execute("alter session set timezone = 'UTC'")
         except SnowflakeError as exc:
             raise WarehouseError(f"cannot connect to Snowflake ({self.where}): {self._scrub(exc)}") from None
 
@@ -94,15 +116,26 @@ class SnowflakeWarehouse(Warehouse):
 
     def load_arrow(self, table: pa.Table | pa.RecordBatchReader, relation: Relation, *,
                    temporary: bool = False) -> None:
-        from snowflake.connector.pandas_tools import write_pandas
-
+        """Create the table from the Arrow schema, then load it: bound INSERTs for small
+        tables, ``write_pandas`` (a staged COPY) for large ones."""
         if isinstance(table, pa.RecordBatchReader):
             table = table.read_all()
+        name = table_name(relation, "snowflake")  # folded like the tables dbt creates
+        columns = ", ".join(f"{exp.to_identifier(f.name, quoted=True).sql('snowflake')} {_sf_type(f.type)}"
+                            for f in table.schema)
+        kind = "temporary table" if temporary else "table"
         try:
-            write_pandas(self.con, table.to_pandas(), relation.identifier, schema=relation.schema,
-                         database=relation.database, auto_create_table=True, overwrite=True,
-                         table_type="temporary" if temporary else "", quote_identifiers=True,
-                         use_logical_type=True)
+            cur = self.con.cursor()
+            cur.execute(f"create or replace {kind} {name.sql('snowflake')} ({columns})")
+            if table.num_rows > _INSERT_ROWS:
+                from snowflake.connector.pandas_tools import write_pandas
+
+                write_pandas(self.con, table.to_pandas(), name.name, schema=name.db or None,
+                             database=name.catalog or None, quote_identifiers=True, use_logical_type=True)
+            elif table.num_rows:
+                marks = ", ".join("%s" for _ in table.schema)
+                rows = [tuple(r.values()) for r in table.to_pylist()]
+                cur.executemany(f"insert into {name.sql('snowflake')} values ({marks})", rows)
         except SnowflakeError as exc:
             raise WarehouseError(f"Snowflake ({self.where}) refused to load {relation}: {self._scrub(exc)}") from None
 
