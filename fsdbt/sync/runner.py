@@ -4,18 +4,20 @@ Per view (docs/decisions/0003-incremental-sync.md):
 
 - **full refresh** (first sync, ``--full-refresh``, or a changed definition): every entity's
   latest row goes into a new generation, made current at once when complete. A crash leaves
-  the previous generation readable; the next run cleans the abandoned one and starts over.
+  the previous generation readable; the next full refresh deletes the abandoned one.
 - **incremental**: views with a ``created_timestamp`` read only rows created at or after the
   last sync's high-water mark (late rows with old event times included); views without one
   read every entity's latest row. Either way the store writes a row only when it is newer
   (or a correction), so unchanged entities are not rewritten and reruns are idempotent.
 
-The mark advances only after every row of the view is written. Memory is bounded by the
-batch size: rows stream from the warehouse in Arrow batches.
+The mark advances only after every row of the view is written. A second sync of a view is
+refused by the view's lock (unless the holder was a process of this machine that has died).
+Memory is bounded by the batch size: rows stream from the warehouse in Arrow batches.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -31,7 +33,7 @@ import pyarrow.compute as pc
 
 from fsdbt.definitions import FeatureView
 from fsdbt.errors import FsdbtError, OnlineStoreError
-from fsdbt.online.base import OnlineStore, WriteStats
+from fsdbt.online.base import SHARD_MARK, OnlineStore, WriteStats
 from fsdbt.sync.plan import Shard, definition_hash, latest_rows_sql
 from fsdbt.warehouse.base import Warehouse
 
@@ -78,7 +80,10 @@ Progress = Callable[[str, int, float], None]
 
 
 def state_key(view: FeatureView, shard: Shard | None) -> str:
-    return view.name if shard is None or shard.count == 1 else f"{view.name}#shard{shard.index}of{shard.count}"
+    """Where the sync keeps a view's state and lock: one per shard, since shards run independently."""
+    if shard is None or shard.count == 1:
+        return view.name
+    return f"{view.name}{SHARD_MARK}{shard.index}of{shard.count}"
 
 
 def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, options: SyncOptions,
@@ -144,10 +149,8 @@ def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, opti
         result.status, result.message = "failed", str(exc)
     finally:
         if locked:
-            try:
+            with contextlib.suppress(FsdbtError):  # the lock expires by itself
                 online.release_lock(key, options.owner)
-            except FsdbtError:
-                pass  # the lock expires by itself
         result.seconds = time.perf_counter() - started
     return result
 

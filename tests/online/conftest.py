@@ -167,8 +167,10 @@ def _cleanup_redis(url: str, cluster: bool, prefix: str) -> None:
     client: Any = RedisCluster.from_url(url) if cluster else redis.Redis.from_url(url)
     nodes = [n.redis_connection for n in client.get_primaries()] if cluster else [client]
     for node in nodes:
-        for key in node.scan_iter(match=f"{prefix}:*", count=1000):
-            node.unlink(key)
+        pipe = node.pipeline(transaction=False)  # one UNLINK per key: a cluster refuses cross-slot ones
+        for key in node.scan_iter(match=f"{prefix}:*", count=5000):
+            pipe.unlink(key)
+        pipe.execute()
     client.close()
 
 
