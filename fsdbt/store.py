@@ -202,7 +202,7 @@ class FeatureStore:
         >>> store.push("driver_hourly_stats", [{"driver_id": 1001, "event_timestamp": "2026-01-01T10:00:00",
         ...             "conv_rate": 0.7, ...}], to="online_and_offline")     # doctest: +SKIP
         """
-        from fsdbt.push import PushLog, Pusher, push_log_dir
+        from fsdbt.push import Pusher, PushLog, push_log_dir
 
         pusher = Pusher(self.registry, lambda: self.online, self.target.type, PushLog(push_log_dir(self.project)),
                         warehouse=lambda: self.warehouse)

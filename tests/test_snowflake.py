@@ -61,7 +61,7 @@ def test_warehouse_round_trip(warehouse: Any, schema: str) -> None:
     assert sum(b.num_rows for b in batches) == 3 and all(b.num_rows <= 2 for b in batches)
     columns = warehouse.columns([Relation("fsdbt_pit", schema, "round_trip")])
     assert [c.name for c in next(iter(columns.values()))] == ["driver_id", "conv_rate", "event_timestamp"]
-    with pytest.raises(WarehouseError, match="Snowflake .* refused a query"):
+    with pytest.raises(WarehouseError, match=r"Snowflake .* refused a query"):
         warehouse.query_arrow("select * from no_such_table")
 
 

@@ -23,8 +23,9 @@ def test_historical_writes_the_training_set(demo_project: dict[str, Any], tmp_pa
     spine = tmp_path / "spine.parquet"
     pq.write_table(trips, spine)
     out = tmp_path / "ts.parquet"
-    result = fsdbt("historical", "--spine", str(spine), "--features", "driver_hourly_stats.conv_rate,customer_profile.*",
-                   "--spine-timestamp", "requested_at", "--out", str(out), "--json", env=demo_project["env"])
+    features = "driver_hourly_stats.conv_rate,customer_profile.*"
+    result = fsdbt("historical", "--spine", str(spine), "--features", features, "--spine-timestamp", "requested_at",
+                   "--out", str(out), "--json", env=demo_project["env"])
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["rows"] == 500 and summary["features"][0] == "conv_rate"

@@ -130,21 +130,7 @@ def parse_online_request(doc: Any, max_entities: int) -> OnlineRequest:
         raise WireError(422, "missing_field" if entities is None else "invalid_type",
                         "'entities' must be an object of join key to a list of values, e.g. "
                         "{\"driver_id\": [1001, 1002]}", "entities")
-    count = -1
-    for name, values in entities.items():
-        if not isinstance(values, list):
-            raise WireError(422, "invalid_type", f"entities.{name} must be a list of values (one per entity "
-                            f"row); got {_kind(values)}", f"entities.{name}")
-        if count < 0:
-            count = len(values)
-        elif len(values) != count:
-            raise WireError(422, "invalid_request", "the entity lists have different lengths: "
-                            + ", ".join(f"{k}={len(v) if isinstance(v, list) else '?'}" for k, v in entities.items()),
-                            f"entities.{name}")
-        for i, value in enumerate(values):
-            if isinstance(value, (dict, list)):
-                raise WireError(422, "invalid_type", f"entities.{name}[{i}] must be a scalar join-key value; "
-                                f"got {_kind(value)}", f"entities.{name}[{i}]")
+    count = _column_lengths(entities, "entities", "entity row", "a scalar join-key value")
     if count > max_entities:
         raise WireError(413, "too_many_entities", f"a request may ask for at most {max_entities:,} entity rows; "
                         f"got {count:,}: split it into smaller requests", "entities")
@@ -312,22 +298,28 @@ def parse_push_request(doc: Any, max_rows: int) -> PushRequest:
         raise WireError(422, "missing_field" if df is None else "invalid_type",
                         "'df' must be an object of column name to a list of values, e.g. "
                         "{\"driver_id\": [1001], \"event_timestamp\": [\"2026-01-01T10:00:00Z\"], ...}", "df")
-    count = -1
-    for name, values in df.items():
-        if not isinstance(values, list):
-            raise WireError(422, "invalid_type", f"df.{name} must be a list of values (one per row); got "
-                            f"{_kind(values)}", f"df.{name}")
-        if count < 0:
-            count = len(values)
-        elif len(values) != count:
-            raise WireError(422, "invalid_request", "the df columns have different lengths: "
-                            + ", ".join(f"{k}={len(v) if isinstance(v, list) else '?'}" for k, v in df.items()),
-                            f"df.{name}")
-        for i, value in enumerate(values):
-            if isinstance(value, (dict, list)):
-                raise WireError(422, "invalid_type", f"df.{name}[{i}] must be a scalar; got {_kind(value)}",
-                                f"df.{name}[{i}]")
+    count = _column_lengths(df, "df", "row", "a scalar")
     if count > max_rows:
         raise WireError(413, "too_many_rows", f"a push may carry at most {max_rows:,} rows; got {count:,}: "
                         f"split it into smaller pushes", "df")
     return PushRequest(source, df, to, count)
+
+
+def _column_lengths(columns: dict[str, Any], field: str, row: str, scalar: str) -> int:
+    """Check a columnar object (name -> list of scalars, all one length); returns the length."""
+    count = -1
+    for name, values in columns.items():
+        if not isinstance(values, list):
+            raise WireError(422, "invalid_type", f"{field}.{name} must be a list of values (one per {row}); "
+                            f"got {_kind(values)}", f"{field}.{name}")
+        if count < 0:
+            count = len(values)
+        elif len(values) != count:
+            lengths = ", ".join(f"{k}={len(v) if isinstance(v, list) else '?'}" for k, v in columns.items())
+            raise WireError(422, "invalid_request", f"the {field} lists have different lengths: {lengths}",
+                            f"{field}.{name}")
+        for i, value in enumerate(values):
+            if isinstance(value, (dict, list)):
+                raise WireError(422, "invalid_type", f"{field}.{name}[{i}] must be {scalar}; got {_kind(value)}",
+                                f"{field}.{name}[{i}]")
+    return count
