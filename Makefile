@@ -45,5 +45,12 @@ lint: install
 	$(BIN)/ruff check fsdbt tests benchmarks
 	$(BIN)/mypy fsdbt
 
+## Benchmarks, each figure beside its raw limit (docs/performance.md); JSON in benchmarks/results/.
+bench: install
+	$(PY) benchmarks/run.py
+
+bench-quick: install
+	$(PY) benchmarks/run.py --quick
+
 clean:
 	rm -rf target dbt_packages logs data .pytest_cache

@@ -1,6 +1,7 @@
 """The ``fsdbt`` command line. Results go to stdout, diagnostics to stderr.
 
-Exit codes: 0 success, 1 error, 2 usage error, 3 partial success (some views done, some refused).
+Exit codes: 0 success, 1 error, 2 usage error, 3 partial success (some views done, some refused),
+4 drift found (`fsdbt stats --fail-on-drift`).
 """
 
 from __future__ import annotations
