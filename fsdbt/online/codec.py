@@ -231,7 +231,10 @@ def timestamp_text_array(arr: pa.Array) -> pa.Array:
     """Fixed-width ISO-8601 UTC text with microseconds; naive timestamps mean UTC."""
     # A cast to naive microseconds keeps the UTC instant (and truncates nanoseconds).
     naive = pc.cast(arr, pa.timestamp("us"), safe=False)
-    return pc.binary_join_element_wise(pc.strftime(naive, format=TS_FORMAT), "Z", "")
+    # Arrow renders a naive timestamp[us] as fixed-width 'YYYY-MM-DD HH:MM:SS.ffffff'; turning
+    # the space into 'T' gives the same text as strftime about ten times faster.
+    text = pc.replace_substring(pc.cast(naive, pa.string()), " ", "T", max_replacements=1)
+    return pc.binary_join_element_wise(text, "Z", "")
 
 
 def value_text_array(arr: pa.Array, column: str, view: str) -> pa.Array:

@@ -184,6 +184,18 @@ def _frag(texts: pa.Array) -> pa.Array:
     return pc.fill_null(out, "$0\r\n\r\n") if out.null_count else out
 
 
+def _hset_commands(key_frags: pa.Array, event: pa.Array, created: pa.Array, pairs: pa.Array,
+                   counts: pa.Array) -> pa.Array:
+    """Per row, the RESP of ``HSET key _event_ts E [_created_ts C] name value ...``."""
+    # An absent created time arrives NULL or empty; either way the field is left out.
+    present = pc.fill_null(pc.greater(pc.binary_length(created), 0), False)
+    nargs = pc.cast(pc.add(pc.add(counts, pc.multiply(pc.cast(present, pa.int32()), 2)), 4), pa.string())
+    created_part = pc.binary_join_element_wise(_bulk(b"_created_ts").decode(), _frag(created), "")
+    created_part = pc.if_else(present, created_part, "")
+    return pc.binary_join_element_wise("*", nargs, "\r\n" + _bulk(b"HSET").decode(), key_frags,
+                                       _bulk(b"_event_ts").decode(), _frag(event), created_part, pairs, "")
+
+
 def _pairs(view: FeatureView, values: Sequence[pa.Array]) -> tuple[pa.Array, pa.Array]:
     """Per row: the RESP of the non-NULL feature name/value pairs, and how many arguments."""
     frags: list[pa.Array] = []
@@ -266,6 +278,7 @@ class RedisOnlineStore(OnlineStore):
         self.encode_rows = encode_rows
         self.max_pending = max_pending
         self._gens: dict[str, int] = {}  # last generation seen per view, for one-trip reads
+        self._fresh: dict[str, int] = {}  # generations this store began and is filling
         self._lock = threading.Lock()
         self._slot_nodes: list[str] | None = None
         self._write_sha: str | None = None
@@ -377,10 +390,13 @@ class RedisOnlineStore(OnlineStore):
             gen = self.current_generation(view.name) if generation is None else generation
             total = 0
             written = 0
+            # A generation this store began for a full refresh is empty and receives each
+            # entity's latest row once: plain HSETs, no conditional script on the server.
+            fresh = generation is not None and self._fresh.get(view.name) == generation
             for attempt in range(3):
-                sha = self._ensure_write_script()
+                sha = "" if fresh else self._ensure_write_script()
                 try:
-                    written_now, total = self._write(view, batch, gen, sha)
+                    written_now, total = self._write(view, batch, gen, sha, fresh=fresh)
                     written += written_now
                     break
                 except (rex.NoScriptError, rex.MovedError, rex.AskError, rex.ClusterDownError,
@@ -393,7 +409,7 @@ class RedisOnlineStore(OnlineStore):
             return WriteStats(written, total - written)
 
     def _write(self, view: FeatureView, data: pa.RecordBatch | pa.Table, gen: int,
-               sha: str) -> tuple[int, int]:
+               sha: str, *, fresh: bool = False) -> tuple[int, int]:
         key_head = f"{self.view_prefix(view.name)}g{gen}:{{"
         head_len = len(key_head.encode()) + 1  # plus the closing brace
         pipe = _Pipe(self)
@@ -415,6 +431,18 @@ class RedisOnlineStore(OnlineStore):
                 key_len = pc.cast(pc.add(pc.binary_length(keys), head_len), pa.string())
                 key_frags = pc.binary_join_element_wise("$", key_len, "\r\n" + key_head, keys, "}\r\n", "")
                 pairs, counts = _pairs(view, values)
+                if fresh:
+                    cmds = _hset_commands(key_frags, event, created, pairs, counts)
+                    if self.cluster:
+                        for start in range(0, len(keys), step * 8):
+                            self._send_by_node(pipe, cmds.slice(start, step * 8), keys.slice(start, step * 8))
+                            pipe.drain(self.max_pending)
+                    else:
+                        for start in range(0, len(keys), step * 8):
+                            part = cmds.slice(start, step * 8)
+                            pipe.send("", _string_buffers(part), len(part))
+                            pipe.drain(self.max_pending)
+                    continue
                 m = pc.cast(counts, pa.string())
                 args = pc.binary_join_element_wise("$", pc.cast(pc.binary_length(m), pa.string()), "\r\n",
                                                    m, "\r\n", _frag(event), _frag(created), pairs, "")
@@ -447,7 +475,7 @@ class RedisOnlineStore(OnlineStore):
             if isinstance(reply, Exception):
                 first_error = first_error or reply
             else:
-                written += int(reply)
+                written += 1 if fresh else int(reply)  # HSET answers with a field count
         if first_error is not None:
             first_error.fsdbt_written = written  # type: ignore[attr-defined]
             raise first_error
@@ -474,15 +502,18 @@ class RedisOnlineStore(OnlineStore):
         with self._errors(f"begin a full refresh of view '{view.name}'"):
             meta_key = self._meta_key(view.name, "gen")
             current = self.current_generation(view.name)
-            # Abandoned builds (newer than current) are unreadable: delete them now. Older
-            # generations may still be read for a moment: let them expire after the grace.
-            self._collect(view.name, lambda g: g != current)
+            # An abandoned build (begun, never committed) is unreadable: delete it now. Only a
+            # build leaves 'building' behind, so without it there is nothing to scan for;
+            # superseded generations were already set to expire by their commit.
+            if self._client.hget(meta_key, "building") is not None:
+                self._collect(view.name, lambda g: g > current)
             new = int(self._client.hincrby(meta_key, "next", 1))
             if new <= current:
                 new = current + 1
                 self._client.hset(meta_key, "next", new)
             self._client.hset(meta_key, mapping={
                 "building": new, "building_since": codec.format_timestamp(datetime.now(timezone.utc))})
+            self._fresh[view.name] = new
             return new
 
     def commit_refresh(self, view: FeatureView, generation: int) -> int:
@@ -496,6 +527,7 @@ class RedisOnlineStore(OnlineStore):
                         f"replaced it, or begin_refresh was not called") from None
                 raise
             self._gens[view.name] = generation
+            self._fresh.pop(view.name, None)
             return self._collect(view.name, lambda g: g == old)
 
     def _collect(self, view_name: str, doomed: Any) -> int:

@@ -95,15 +95,23 @@ def latest_rows_sql(view: FeatureView, dialect: str, *, now: datetime, since: da
     keys = [col(k, None, dialect) for k in view.entities]
 
     if dialect == "duckdb":
-        row = exp.func("struct_pack", *(exp.PropertyEQ(this=alias_ident(n), expression=col(n, None, dialect))
-                                        for n in names))
         order_parts = [exp.PropertyEQ(this=exp.to_identifier("t"), expression=col(view.timestamp, None, dialect))]
         if view.created_timestamp:
             created = exp.func("coalesce", exp.cast(col(view.created_timestamp, None, dialect), "TIMESTAMP"),
                                exp.cast(exp.Literal.string("-infinity"), "TIMESTAMP"))
             order_parts.append(exp.PropertyEQ(this=exp.to_identifier("c"), expression=created))
-        latest = exp.func("arg_max", row, exp.func("struct_pack", *order_parts))
-        inner = exp.select(exp.alias_(latest, "r")).from_(source).where(where).group_by(*keys)
+        order_key = exp.func("struct_pack", *order_parts)
+        if view.materialized in ("table", "incremental"):
+            # On a table, keep only each entity's row id in the aggregation, then fetch those
+            # rows: a fraction of the memory of carrying every column through arg_max.
+            latest_ids = (exp.select(exp.func("arg_max", exp.column("rowid"), order_key))
+                          .from_(source.copy()).where(where).group_by(*keys))
+            return exp.select(*(exp.alias_(col(n, None, dialect), alias_ident(n)) for n in names)).from_(
+                source).where(exp.In(this=exp.column("rowid"), query=latest_ids.subquery()))
+        row = exp.func("struct_pack", *(exp.PropertyEQ(this=alias_ident(n), expression=col(n, None, dialect))
+                                        for n in names))
+        inner = exp.select(exp.alias_(exp.func("arg_max", row, order_key), "r")).from_(source).where(where)
+        inner = inner.group_by(*keys)
         return exp.select(*(exp.alias_(exp.Dot(this=exp.column("r", table="l"), expression=alias_ident(n)),
                                        alias_ident(n)) for n in names)).from_(inner.subquery("l"))
 

@@ -87,7 +87,7 @@ def test_dry_run_prints_the_sql_of_the_selected_views_and_writes_nothing(demo: d
     for view in ("driver_customer_stats", "driver_daily_activity", "driver_hourly_stats"):
         assert f"-- {view} (full)\nSELECT " in out.stdout
     assert "customer_profile" not in out.stdout.replace("driver_customer_stats", "")
-    assert 'ARG_MAX(STRUCT_PACK(' in out.stdout and '"loaded_at"' in out.stdout
+    assert 'WHERE rowid IN (SELECT ARG_MAX(rowid, STRUCT_PACK(' in out.stdout and '"loaded_at"' in out.stdout
     with FeatureStore(REPO) as store:
         assert all(store.online.get_state(v) is None for v in VIEWS)
     assert entity_counts(demo["FSDBT_SQLITE_PATH"]) == {}
