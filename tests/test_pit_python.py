@@ -184,3 +184,22 @@ def test_demo_macro_and_python_paths_agree(demo_env: dict[str, Any]) -> None:
     assert differing == []
     filled = sum(r["conv_rate"] is not None for r in python)
     assert filled > len(python) // 2  # the join found rows (not a join that matches nothing)
+
+
+def test_relation_spine_and_to_table(demo_env: dict[str, Any]) -> None:
+    """A relation name as the spine; the training set persisted in the warehouse with to_table."""
+    from fsdbt import FeatureStore
+    from fsdbt.warehouse.duckdb import DuckDBWarehouse as Engine
+
+    with FeatureStore() as store:
+        result = store.get_historical_features("main.trips", ["driver_hourly_stats.conv_rate"],
+                                               spine_timestamp="requested_at")
+        frame = result.to_pandas()
+        assert len(frame) == 10_000 and list(frame.columns)[-1] == "conv_rate"
+        assert "__fsdbt_row" not in frame.columns
+        store.close()
+        with Engine(demo_env["env"]["FSDBT_DUCKDB_PATH"], read_only=False) as writable:
+            relation = result.to_table("main.conv_rate_training", warehouse=writable)
+            assert str(relation) == "main.conv_rate_training"
+            saved = writable.query_arrow("select count(*) as n, count(conv_rate) as c from main.conv_rate_training")
+    assert saved.to_pylist() == [{"n": 10_000, "c": int(frame["conv_rate"].notna().sum())}]
