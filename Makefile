@@ -38,6 +38,10 @@ services:
 test: install services
 	$(BIN)/pytest -q -p no:cacheprovider
 
+## Faults survived, bad input refused, nothing lost: prints a report at the end (docs/reliability.md).
+test-faults: install services
+	$(BIN)/pytest -q -p no:cacheprovider tests/faults
+
 test-fast: install
 	$(BIN)/pytest -q -p no:cacheprovider -m "not slow"
 

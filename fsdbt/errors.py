@@ -38,10 +38,12 @@ class ContractError(ConfigError):
 class ContractErrors(ConfigError):
     """Several contract mistakes found in one pass, reported together."""
 
-    def __init__(self, errors: Sequence[ContractError]) -> None:
+    def __init__(self, errors: Sequence[ContractError], note: str | None = None) -> None:
         self.errors = list(errors)
         lines = [f"{len(self.errors)} problem(s) in the feature definitions:"]
         lines += [f"  - {e}" for e in self.errors]
+        if note:
+            lines.append(note)
         super().__init__("\n".join(lines))
 
 

@@ -163,7 +163,7 @@ def _int(value: Any) -> int:
             raise ValueError("not a whole number")
         return int(value)
     if isinstance(value, Decimal):
-        if value != value.to_integral_value():
+        if not value.is_finite() or value != value.to_integral_value():
             raise ValueError("not a whole number")
         return int(value)
     if isinstance(value, str):
@@ -297,7 +297,7 @@ def validate(view: FeatureView, rows: Any, *, now: datetime | None = None,
                     continue
                 try:
                     values.append(convert(value))
-                except (ValueError, TypeError, OverflowError) as exc:
+                except (ValueError, TypeError, ArithmeticError) as exc:  # decimal errors are ArithmeticErrors
                     raise PushError(f"row {i}: column '{name}' must be a {dtype} value "
                                     f"({col.data_type or dtype}): {exc}", column=name, row=i) from None
         try:

@@ -222,7 +222,7 @@ def _err(node: Mapping[str, Any], key: str, message: str) -> ContractError:
 
 def _columns(node: Mapping[str, Any], catalog: Catalog, relation: Relation) -> list[Column]:
     declared = {
-        name: Column(name=name, dtype=normalize(col.get("data_type")), data_type=col.get("data_type"),
+        name: Column(name=name, dtype=normalize(_data_type(col)), data_type=_data_type(col),
                      description=col.get("description") or "")
         for name, col in (node.get("columns") or {}).items()
     }
@@ -243,6 +243,12 @@ def _columns(node: Mapping[str, Any], catalog: Catalog, relation: Relation) -> l
     return merged
 
 
+def _data_type(column: Mapping[str, Any]) -> str | None:
+    """A column's yml ``data_type`` when it is text (anything else is reported by ``_load_view``)."""
+    value = column.get("data_type")
+    return value if isinstance(value, str) else None
+
+
 def _load_view(node: Mapping[str, Any], catalog: Catalog, errors: list[ContractError]) -> FeatureView | None:
     meta = _meta(node)["fsdbt"] or {}
     start = len(errors)
@@ -257,6 +263,11 @@ def _load_view(node: Mapping[str, Any], catalog: Catalog, errors: list[ContractE
         return None
     relation = Relation(node.get("database"), node.get("schema"),
                         node.get("alias") or node.get("identifier") or node["name"])
+    for name, column in (node.get("columns") or {}).items():
+        data_type = column.get("data_type")
+        if data_type is not None and not isinstance(data_type, str):
+            errors.append(_err(node, f"columns.{name}.data_type", f"must be a type name such as 'bigint' or "
+                               f"'timestamp'; got {data_type!r}"))
     columns = _columns(node, catalog, relation)
     names = [c.name for c in columns]
 

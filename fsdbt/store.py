@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fsdbt.definitions import Entity, Feature, FeatureService, FeatureView
-from fsdbt.errors import ConfigError, ContractError, ContractErrors, did_you_mean
+from fsdbt.errors import ConfigError, ContractError, ContractErrors, FsdbtError, did_you_mean
 from fsdbt.project import DbtProject, Target
 from fsdbt.registry import Registry
 
@@ -52,18 +52,25 @@ class FeatureStore:
             # Embedded and local engines are asked every time; a remote one only when the
             # yml alone does not make a valid definition.
             if self.target.type in _CHEAP_CATALOG:
-                self._registry = load_registry(manifest, self._catalog(manifest))
+                catalog, problem = self._catalog(manifest)
+                try:
+                    self._registry = load_registry(manifest, catalog)
+                except ContractErrors as exc:
+                    if problem is not None:  # the unreadable warehouse may be the cause: say so
+                        raise ContractErrors(exc.errors, note=f"note: {problem}") from None
+                    raise
             else:
                 try:
                     self._registry = load_registry(manifest)
                 except ContractErrors:
-                    catalog = self._catalog(manifest)
+                    catalog, _ = self._catalog(manifest)
                     if not catalog:
                         raise
                     self._registry = load_registry(manifest, catalog)
         return self._registry
 
-    def _catalog(self, manifest: dict[str, Any]) -> dict[str, Any]:
+    def _catalog(self, manifest: dict[str, Any]) -> tuple[dict[str, Any], FsdbtError | None]:
+        """The warehouse's columns of every feature view, or nothing and why it could not be read."""
         from fsdbt.definitions import Relation
         from fsdbt.errors import WarehouseError
 
@@ -73,9 +80,10 @@ class FeatureStore:
             if n.get("resource_type") == "model" and "fsdbt" in ((n.get("config") or {}).get("meta") or {})
         ]
         try:
-            return self.warehouse.columns(relations)
-        except WarehouseError:
-            return {}
+            return self.warehouse.columns(relations), None
+        except WarehouseError as exc:
+            return {}, WarehouseError(f"{exc} (fsdbt reads the columns the yml leaves out from the "
+                                      f"warehouse catalog)")
 
     def reload(self) -> None:
         """Forget the loaded definitions; the next call reads the manifest again."""
@@ -210,10 +218,11 @@ class FeatureStore:
 
     def sync(self, select: Sequence[str] | None = None, *, full_refresh: bool = False, dry_run: bool = False,
              shard: str | None = None, force: bool = False, progress: bool = False,
-             now: datetime | None = None) -> list[ViewSync]:
+             now: datetime | None = None, max_memory_mb: int | None = None) -> list[ViewSync]:
         """Publish the latest row per entity of the online views; see ``fsdbt sync``.
 
-        ``now`` (default: the current time) is the time the view ttls are measured from.
+        ``now`` (default: the current time) is the time the view ttls are measured from;
+        ``max_memory_mb`` bounds the process RSS by shrinking batches (``docs/reliability.md``).
         """
         from fsdbt.selection import select_views
         from fsdbt.sync.gate import failing_tests, load_run_results
@@ -240,7 +249,8 @@ class FeatureStore:
                     f"(or sync with --force to publish anyway)")))
             else:
                 allowed.append(view)
-        options = SyncOptions(full_refresh=full_refresh, dry_run=dry_run, shard=parsed_shard, now=now)
+        options = SyncOptions(full_refresh=full_refresh, dry_run=dry_run, shard=parsed_shard, now=now,
+                              max_memory_mb=max_memory_mb)
         done = sync_views(allowed, self.warehouse, self.online, options, progress_printer(progress)) if allowed else []
         by_name = {r.view: r for r in [*done, *refused]}
         return [by_name[v.name] for v in views if v.name in by_name]

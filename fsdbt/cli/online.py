@@ -29,13 +29,16 @@ def sync_command(
     shard: Annotated[str | None, typer.Option(help="Sync only shard i of N (a hash of the entity keys), "
                                               "e.g. 0/4; each shard runs independently.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Publish views whose latest dbt tests failed.")] = False,
+    max_memory_mb: Annotated[int | None, typer.Option(
+        "--max-memory-mb", min=1, help="Keep this process's memory (RSS) under N MB by halving the batches "
+        "while it is above; fail a view, writing nothing more, when even the smallest batch does not fit.")] = None,
     project_dir: ProjectDir = None, profiles_dir: ProfilesDir = None, target: Target = None,
     json_out: Json = False,
 ) -> None:
     """Publish the latest row per entity of each online feature view to the online store."""
     with FeatureStore(project_dir, profiles_dir, target) as store:
         results = store.sync(select, full_refresh=full_refresh, dry_run=dry_run, shard=shard, force=force,
-                             progress=not json_out)
+                             progress=not json_out, max_memory_mb=max_memory_mb)
     if json_out:
         print_json({"views": [r.as_dict() for r in results]})
     else:

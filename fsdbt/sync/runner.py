@@ -12,18 +12,23 @@ Per view (docs/decisions/0003-incremental-sync.md):
 
 The mark advances only after every row of the view is written. A second sync of a view is
 refused by the view's lock (unless the holder was a process of this machine that has died).
-Memory is bounded by the batch size: rows stream from the warehouse in Arrow batches.
+Memory is bounded by the batch size: rows stream from the warehouse in Arrow batches. With a
+memory limit (``--max-memory-mb``), the sync reads small batches, measures the process RSS
+before each write and halves the write batch whenever the RSS is above the limit; when even
+the smallest batch does not fit, it stops with a clear error, as a crash would (the previous
+state stays readable, the high-water mark does not move).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import socket
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -39,6 +44,11 @@ from fsdbt.warehouse.base import Warehouse
 
 LOCK_SECONDS = 120.0
 DEFAULT_BATCH_ROWS = 50_000
+MIN_BATCH_ROWS = 1_024  # under a memory limit, batches shrink to no fewer rows than this
+
+
+class MemoryLimitError(FsdbtError):
+    """The sync cannot stay under its memory limit, even with the smallest batches."""
 
 
 @dataclass
@@ -54,6 +64,7 @@ class ViewSync:
     seconds: float = 0.0
     message: str = ""
     sql: str | None = None
+    batch_rows: int | None = None  # under a memory limit: the last (smallest) write batch size
 
     @property
     def rows_per_second(self) -> float:
@@ -73,6 +84,7 @@ class SyncOptions:
     shard: Shard | None = None
     batch_rows: int = DEFAULT_BATCH_ROWS
     now: datetime | None = None
+    max_memory_mb: int | None = None  # halve the batches while the process RSS is above this
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
 
 
@@ -95,6 +107,7 @@ def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, opti
     sharded = options.shard is not None and options.shard.count > 1
     key = state_key(view, options.shard)
     locked = False
+    guard: MemoryGuard | None = None
     try:
         state = online.get_state(key) or {}
         definition = definition_hash(view)
@@ -108,6 +121,9 @@ def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, opti
         if options.dry_run:
             result.status = "dry-run"
             return result
+        if options.max_memory_mb is not None:
+            guard = MemoryGuard(view.name, options.max_memory_mb, options.batch_rows)
+            guard.check(started=False)  # before the lock and a new generation: refuse having done nothing
         if not _take_lock(online, key, options.owner):
             holder = online.lock_holder(key)
             result.status = "locked"
@@ -121,7 +137,9 @@ def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, opti
         stats = WriteStats()
         high_water: Any = None
         last_lock = time.monotonic()
-        for batch in warehouse.stream_arrow(result.sql, options.batch_rows):
+        batches = guard.batches(warehouse, result.sql) if guard is not None else \
+            warehouse.stream_arrow(result.sql, options.batch_rows)
+        for batch in batches:
             if batch.num_rows == 0:
                 continue
             result.rows_read += batch.num_rows
@@ -138,6 +156,11 @@ def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, opti
         if generation is not None:
             online.commit_refresh(view, generation)
         result.written, result.skipped = stats.written, stats.skipped
+        if guard is not None:
+            result.batch_rows = guard.rows
+            if guard.halvings:
+                result.message = (f"the process RSS went above --max-memory-mb {guard.limit_mb}: batches "
+                                  f"halved {guard.halvings} time(s), to {guard.rows:,} rows")
         watermark = _iso(high_water) if high_water is not None else state.get("watermark")
         if full and high_water is None:
             watermark = None
@@ -147,6 +170,8 @@ def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, opti
         })
     except FsdbtError as exc:
         result.status, result.message = "failed", str(exc)
+        if guard is not None:
+            result.batch_rows = guard.rows
     finally:
         if locked:
             with contextlib.suppress(FsdbtError):  # the lock expires by itself
@@ -161,6 +186,86 @@ def sync_views(views: Sequence[FeatureView], warehouse: Warehouse, online: Onlin
         raise OnlineStoreError("the online store does not answer; nothing was synced (check that it runs and "
                                "the target's online_store settings)")
     return [sync_view(view, warehouse, online, options, progress) for view in views]
+
+
+def process_rss_bytes() -> int | None:
+    """This process's resident set size (Linux ``/proc``; elsewhere its peak, from ``getrusage``)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) * (1 if sys.platform == "darwin" else 1024)
+
+
+class MemoryGuard:
+    """Keeps a sync under ``limit_mb`` of RSS by halving its write batches (down to ``min_rows``).
+
+    Rows are read from the warehouse in batches of ``min_rows`` and regrouped into write
+    batches of ``rows``; before each write the RSS is measured (after a collection when it is
+    high). Above the limit the batch size halves; at ``min_rows`` and still above, the sync
+    stops with :class:`MemoryLimitError`. The limit covers the whole process, so a limit below
+    what the process holds before the first row refuses at once.
+    """
+
+    def __init__(self, view: str, limit_mb: int, rows: int, min_rows: int = MIN_BATCH_ROWS) -> None:
+        if limit_mb < 1:
+            raise MemoryLimitError(f"--max-memory-mb must be at least 1; got {limit_mb}")
+        self.view = view
+        self.limit_mb = limit_mb
+        self.min_rows = max(1, min(min_rows, rows))
+        self.rows = max(rows, self.min_rows)
+        self.halvings = 0
+
+    def _over(self) -> int | None:
+        """The RSS in bytes when above the limit (after freeing what can be freed), else None."""
+        rss = process_rss_bytes()
+        limit = self.limit_mb * 1024 * 1024
+        if rss is None or rss <= limit:
+            return None
+        gc.collect()
+        pa.default_memory_pool().release_unused()
+        rss = process_rss_bytes()
+        return rss if rss is not None and rss > limit else None
+
+    def check(self, started: bool) -> None:
+        """Before a write: halve the batch size if over the limit; refuse if it cannot shrink."""
+        rss = self._over()
+        if rss is None:
+            return
+        if self.rows <= self.min_rows or not started:
+            what = (f"with batches of {self.rows:,} rows" if started
+                    else "before reading a row (the process alone is larger)")
+            raise MemoryLimitError(
+                f"the sync of '{self.view}' needs more memory than --max-memory-mb {self.limit_mb}: the process "
+                f"uses {rss / 1048576:,.0f} MB {what}; nothing more was written (the previous state stays "
+                f"readable and a rerun resumes); raise the limit or give the sync more memory")
+        self.rows = max(self.min_rows, self.rows // 2)
+        self.halvings += 1
+
+    def batches(self, warehouse: Warehouse, sql: str) -> Iterator[pa.RecordBatch]:
+        """The query's rows in write batches of ``self.rows`` (which may shrink between batches)."""
+        pending: list[pa.RecordBatch] = []
+        count = 0
+        pieces = warehouse.stream_arrow(sql, self.min_rows)
+        done = False
+        while not done:
+            piece = next(pieces, None)
+            done = piece is None
+            if piece is not None and piece.num_rows:
+                pending.append(piece)
+                count += piece.num_rows
+            while count and (count >= self.rows or done):
+                self.check(started=True)  # may shrink self.rows
+                batch = pa.concat_batches(pending) if len(pending) > 1 else pending[0]
+                rest = batch.slice(self.rows)
+                pending, count = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
+                yield batch.slice(0, self.rows)
 
 
 def _take_lock(online: OnlineStore, key: str, owner: str) -> bool:

@@ -66,7 +66,10 @@ class DuckDBWarehouse(Warehouse):
             reader = self.con.sql(sql).to_arrow_reader(batch_size)
         except duckdb.Error as exc:
             raise WarehouseError(f"DuckDB ({self.path}) refused a query: {exc}") from None
-        yield from reader
+        try:
+            yield from reader
+        except (duckdb.Error, pa.ArrowException) as exc:  # an error while the result streams
+            raise WarehouseError(f"DuckDB ({self.path}) failed while streaming a result: {exc}") from None
 
     def execute(self, sql: str) -> None:
         self._run(sql)
