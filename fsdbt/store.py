@@ -22,7 +22,7 @@ from fsdbt.registry import Registry
 
 if TYPE_CHECKING:
     from fsdbt.offline.historical import TrainingSet
-    from fsdbt.online.base import OnlineResult, OnlineStore
+    from fsdbt.online.base import OnlineResult, OnlineStore, ViewRead
     from fsdbt.push import PushResult
     from fsdbt.sync.runner import ViewSync
     from fsdbt.warehouse.base import Warehouse
@@ -39,6 +39,7 @@ class FeatureStore:
         self._registry: Registry | None = None
         self._warehouse: Warehouse | None = None
         self._online: OnlineStore | None = None
+        self._read_plans: dict[Any, tuple[list[ViewRead], dict[tuple[str, str], int], bool]] = {}
 
     # -- definitions --------------------------------------------------------------------------
     @property
@@ -88,6 +89,7 @@ class FeatureStore:
     def reload(self) -> None:
         """Forget the loaded definitions; the next call reads the manifest again."""
         self._registry = None
+        self._read_plans.clear()
 
     def list_feature_views(self) -> list[FeatureView]:
         return sorted(self.registry.views.values(), key=lambda v: v.name)
@@ -179,10 +181,7 @@ class FeatureStore:
         ...                           [{"driver_id": 1001}]).to_dict()   # doctest: +SKIP
         {'driver_id': [1001], 'conv_rate': [0.61]}
         """
-        from fsdbt.online.base import ViewRead
-
-        chosen, full = self.resolve_features(features, feature_service=feature_service,
-                                             full_feature_names=full_feature_names)
+        reads, order, full = self._read_plan(features, feature_service, full_feature_names)
         if isinstance(entity_rows, Mapping):  # Feast's columnar form: {"driver_id": [1, 2]}
             columns = {k: list(v) for k, v in entity_rows.items()}
             lengths = {len(v) for v in columns.values()}
@@ -191,14 +190,31 @@ class FeatureStore:
                                   f"{ {k: len(v) for k, v in columns.items()} }")
             count = lengths.pop() if lengths else 0
             entity_rows = [{k: v[i] for k, v in columns.items()} for i in range(count)]
-        by_view: dict[str, list[str]] = {}
-        for feature in chosen:
-            by_view.setdefault(feature.view, []).append(feature.name)
-        reads = [ViewRead(self.registry.views[v], tuple(names)) for v, names in by_view.items()]
         result = self.online.read(reads, list(entity_rows), now, full_feature_names=full)
-        order = {(f.view, f.name): i for i, f in enumerate(chosen)}
-        result.columns.sort(key=lambda c: order[(c.view, c.feature)])
+        if len(reads) > 1:  # reads come grouped by view; give the columns back in reference order
+            result.columns.sort(key=lambda c: order[(c.view, c.feature)])
         return result
+
+    def _read_plan(self, features: Sequence[str] | str | None, feature_service: str | None,
+                   full_feature_names: bool | None) -> tuple[list[ViewRead], dict[tuple[str, str], int], bool]:
+        """Which features of which views a request reads, resolved once per request shape."""
+        from fsdbt.online.base import ViewRead
+
+        key = (features if isinstance(features, (str, type(None))) else tuple(features), feature_service,
+               full_feature_names)
+        plan = self._read_plans.get(key)
+        if plan is None:
+            chosen, full = self.resolve_features(features, feature_service=feature_service,
+                                                 full_feature_names=full_feature_names)
+            by_view: dict[str, list[str]] = {}
+            for feature in chosen:
+                by_view.setdefault(feature.view, []).append(feature.name)
+            reads = [ViewRead(self.registry.views[v], tuple(names)) for v, names in by_view.items()]
+            order = {(f.view, f.name): i for i, f in enumerate(chosen)}
+            if len(self._read_plans) >= 1024:  # request shapes are few; bound the cache anyway
+                self._read_plans.clear()
+            plan = self._read_plans[key] = (reads, order, full)
+        return plan
 
     def push(self, view: str, rows: Any, to: str = "online", *, now: datetime | None = None) -> PushResult:
         """Push whole rows of one view: validated, written online (never over newer data), logged offline.

@@ -86,7 +86,9 @@ def test_sigkill_at_random_points_keeps_previous_state_and_a_rerun_converges(syn
     assert client.get(state_key) == state  # the high-water mark did not move
     assert now.keys() <= latest.keys() and before.keys() <= now.keys()
     moved = [k for k in now if now[k] != before.get(k)]
-    assert all(now[k] == latest[k] for k in moved) and 0 < len(moved) < len(latest)
+    # The kill may land after the last write but before the state is saved: all rows moved,
+    # and the high-water mark (checked above) still did not.
+    assert all(now[k] == latest[k] for k in moved) and 0 < len(moved) <= len(latest)
     report.count("keys checked", len(now))
 
     # And a full refresh again, killed at another point.

@@ -129,10 +129,7 @@ def shared_redis_url() -> str:
     return SHARED_URL
 
 
-@pytest.fixture(scope="session")
-def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RedisServer]]:
-    """Three primaries, no replicas, on free ports; torn down at the end of the session."""
-    base = tmp_path_factory.mktemp("cluster")
+def _start_cluster(base: Path) -> list[RedisServer]:
     servers: list[RedisServer] = []
     try:
         for _ in range(3):
@@ -141,14 +138,39 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Red
             servers.append(start_redis(node_dir, "--cluster-enabled", "yes", "--cluster-config-file",
                                        str(node_dir / "nodes.conf"), "--cluster-node-timeout", "5000",
                                        port=port))
-        subprocess.run([REDIS_CLI, "--cluster", "create", *[f"127.0.0.1:{s.port}" for s in servers],
-                        "--cluster-replicas", "0", "--cluster-yes"], capture_output=True, timeout=60,
-                       check=True)
+        created = subprocess.run([REDIS_CLI, "--cluster", "create", *[f"127.0.0.1:{s.port}" for s in servers],
+                                  "--cluster-replicas", "0", "--cluster-yes"], capture_output=True, timeout=60)
+        if created.returncode != 0:
+            raise RuntimeError(f"redis-cli --cluster create failed ({created.returncode}): "
+                               f"{(created.stdout + created.stderr).decode()[-800:]}")
 
         def cluster_ok() -> bool:
             return all("cluster_state:ok" in s.cli("cluster", "info") for s in servers)
 
         wait_until(cluster_ok, 30, "redis cluster")
+        return servers
+    except BaseException:
+        for s in servers:
+            s.stop()
+        raise
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RedisServer]]:
+    """Three primaries, no replicas, on free ports; torn down at the end of the session.
+
+    A port picked free can be taken (by another process, or as a cluster bus port) before
+    the node binds it: a failed creation is retried on new ports, and the last error kept.
+    """
+    servers: list[RedisServer] = []
+    for attempt in range(3):
+        try:
+            servers = _start_cluster(tmp_path_factory.mktemp(f"cluster{attempt}"))
+            break
+        except (RuntimeError, TimeoutError, subprocess.SubprocessError):
+            if attempt == 2:
+                raise
+    try:
         yield servers
     finally:
         for s in servers:
