@@ -11,7 +11,7 @@ draws plus hand-written edge cases) share one set of tables and one dbt build.
 
 - DuckDB: an embedded file in a temporary directory.
 - PostgreSQL (marker ``postgres``): the server on 127.0.0.1:5432 (user postgres, database
-  test), in a schema of its own that the test drops; skipped when no server answers.
+  test), in a schema of its own that the test drops; a missing server fails the test.
 - Snowflake (marker ``snowflake``): a fakesnow server that the test starts. fakesnow runs
   DuckDB underneath and cannot run Snowflake's ``ASOF JOIN ... MATCH_CONDITION``, so the
   server process used here rewrites that join into DuckDB's ``ASOF LEFT JOIN`` before
@@ -21,6 +21,7 @@ draws plus hand-written edge cases) share one set of tables and one dbt build.
 
 from __future__ import annotations
 
+import abc
 import json
 import os
 import socket
@@ -375,14 +376,16 @@ def quote(name: str) -> str:
     return name if name.isidentifier() and name == name.lower() else '"' + name.replace('"', '""') + '"'
 
 
-class Warehouse:
+class Warehouse(abc.ABC):
     target: str
 
+    @abc.abstractmethod
     def load(self, data: Data) -> None:
-        raise NotImplementedError
+        """Write every raw table of ``data``."""
 
+    @abc.abstractmethod
     def read(self, table: str) -> tuple[list[str], list[dict[str, Any]]]:
-        raise NotImplementedError
+        """A model's column names and rows."""
 
     @staticmethod
     def ddl(table: str, dialect: str) -> str:
@@ -734,7 +737,7 @@ def postgres_schema() -> Iterator[str]:
     try:
         PostgresWarehouse.connect().close()
     except Exception as exc:  # psycopg2.OperationalError, or psycopg2 missing
-        pytest.skip(f"no PostgreSQL server on 127.0.0.1 (user postgres, database test): {exc}")
+        pytest.fail(f"no PostgreSQL server on 127.0.0.1 (user postgres, database test): {exc}")
     schema = f"fsdbt_pit_{uuid.uuid4().hex[:10]}"
     yield schema
     PostgresWarehouse(schema).drop()

@@ -125,7 +125,7 @@ def shared_redis_url() -> str:
     try:
         redis.Redis.from_url(SHARED_URL, socket_connect_timeout=1, socket_timeout=1).ping()
     except Exception as exc:  # the shared server is part of the test environment
-        pytest.skip(f"no Redis at {SHARED_URL.split('@')[-1]}: {exc}")
+        pytest.fail(f"no Redis at {SHARED_URL.split('@')[-1]}: {exc}")
     return SHARED_URL
 
 

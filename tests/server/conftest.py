@@ -45,7 +45,7 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(SHARED_URL, socket_connect_timeout=1, socket_timeout=1).ping()
     except Exception as exc:
-        pytest.skip(f"no Redis at {SHARED_URL.split('@')[-1]}: {exc}")
+        pytest.fail(f"no Redis at {SHARED_URL.split('@')[-1]}: {exc}")
     return SHARED_URL
 
 

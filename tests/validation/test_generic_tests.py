@@ -9,7 +9,7 @@ must stop with the message in ``meta.message``.
 
 - DuckDB: a file in a temporary directory.
 - PostgreSQL (marker ``postgres``): the server on 127.0.0.1:5432 (user postgres, database
-  test), in a schema of its own that the test drops; skipped when no server answers.
+  test), in a schema of its own that the test drops; a missing server fails the test.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def test_unsupported_adapter_message(workdir: Path) -> None:
 def postgres_schema(workdir: Path) -> Iterator[str]:
     why = postgres_available()
     if why:
-        pytest.skip(f"no PostgreSQL server on 127.0.0.1 (user postgres, database test): {why}")
+        pytest.fail(f"no PostgreSQL server on 127.0.0.1 (user postgres, database test): {why}")
     schema = f"fsdbt_validation_{uuid.uuid4().hex[:10]}"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FSDBT_VALIDATION_SCHEMA", schema)

@@ -43,8 +43,8 @@ def test_report_is_self_contained(demo_stats: dict[str, Any]) -> None:
     assert page.count('<tr class="feature') == 37
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/ensure-services.sh installs it)")
 def test_report_renders_in_headless_chromium(demo_stats: dict[str, Any], tmp_path: Path) -> None:
+    assert CHROMIUM is not None, "chromium is not installed (make test installs it: scripts/ensure-services.sh)"
     page = demo_stats["out"] / "report.html"
     shot = tmp_path / "report.png"
     run = chromium(page, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1200,2000")

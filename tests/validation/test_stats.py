@@ -227,7 +227,7 @@ def test_planted_drift_is_flagged_and_matches_the_formula() -> None:
 def pg_schema() -> Iterator[str]:
     why = postgres_available()
     if why:
-        pytest.skip(f"no PostgreSQL server on 127.0.0.1: {why}")
+        pytest.fail(f"no PostgreSQL server on 127.0.0.1: {why}")
     schema = f"fsdbt_stats_{uuid.uuid4().hex[:10]}"
     yield schema
     drop_schema(schema)
