@@ -14,8 +14,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from fsdbt.definitions import Relation
 from fsdbt.stats import Windows, compute_view
 from fsdbt.stats.report import render_report
