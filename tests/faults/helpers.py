@@ -6,6 +6,7 @@ The view is ``tests/sync/conftest.py``'s ``events`` over ``raw.events`` of a pri
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -109,6 +110,20 @@ def stop_process(proc: subprocess.Popen[str]) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.wait(timeout=WAIT)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def stop_server(proc: subprocess.Popen[Any]) -> None:
+    """Stop a server started in its own process group: SIGTERM, then SIGKILL if it hangs."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
     for stream in (proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()

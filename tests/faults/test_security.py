@@ -33,6 +33,7 @@ from fsdbt.sync.runner import SyncOptions, sync_view
 from fsdbt.warehouse.base import Warehouse
 from tests.conftest import PROFILES, REPO
 from tests.faults import report
+from tests.faults.helpers import stop_server
 from tests.online.conftest import free_port, start_redis
 from tests.test_pit_macro import fakesnow_port
 
@@ -307,17 +308,6 @@ def test_server_binds_loopback_by_default_and_warns_elsewhere_without_a_token(de
                 break
         return "".join(lines)
 
-    def stop(proc: subprocess.Popen[str]) -> None:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        if proc.stderr is not None:
-            proc.stderr.close()
-
     proc, port = start()
     try:
         text = startup_lines(proc)
@@ -328,13 +318,13 @@ def test_server_binds_loopback_by_default_and_warns_elsewhere_without_a_token(de
             time.sleep(0.2)
         assert set(_listening(port)) == {"127.0.0.1"}
     finally:
-        stop(proc)
+        stop_server(proc)
     for extra, warned in (({}, True), ({"FSDBT_SERVER_TOKEN": "t0ken"}, False)):
         proc, port = start("--host", "0.0.0.0", extra=extra)
         try:
             text = startup_lines(proc)
         finally:
-            stop(proc)  # at once: never left listening on every interface
+            stop_server(proc)  # at once: never left listening on every interface
         assert ("fsdbt serve: warning: listening on 0.0.0.0 without a token; set FSDBT_SERVER_TOKEN" in text) \
             is warned, text
         assert "t0ken" not in text

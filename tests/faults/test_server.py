@@ -24,6 +24,7 @@ import pytest
 from fsdbt.store import FeatureStore
 from tests.conftest import PROFILES, REPO
 from tests.faults import report
+from tests.faults.helpers import stop_server
 from tests.online.conftest import RedisServer, free_port, start_redis
 from tests.server.conftest import DEMO_NOW, EnvPatch
 
@@ -47,16 +48,6 @@ class Served:
 
     def alive(self) -> None:
         assert self.proc.poll() is None, self.log.read_text()[-3000:]
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -95,7 +86,7 @@ def served(demo_project: dict[str, Any], tmp_path: Path) -> Iterator[Served]:
     finally:
         if redis.proc.poll() is None:
             redis.proc.send_signal(signal.SIGCONT)
-        _stop(proc)
+        stop_server(proc)
         redis.stop()
 
 
