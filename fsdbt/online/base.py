@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -55,12 +56,21 @@ class WriteStats:
 
 @dataclass(frozen=True)
 class ViewRead:
-    """Which features of one view a read wants (``features=None``: all of them)."""
+    """Which features of one view a read wants (``features=None``: all of them).
+
+    What a read needs that does not depend on the entity rows (checked names, types,
+    decoders, the key function) is worked out once per ``ViewRead``; callers that read the
+    same shape again (``FeatureStore`` caches them per request shape) pay for it once.
+    """
 
     view: FeatureView
     features: tuple[str, ...] | None = None
 
     def names(self) -> tuple[str, ...]:
+        return self._names
+
+    @cached_property
+    def _names(self) -> tuple[str, ...]:
         if self.features is None:
             return self.view.feature_names
         known = self.view.feature_names
@@ -69,6 +79,16 @@ class ViewRead:
                 raise OnlineStoreError(f"feature view '{self.view.name}' has no feature '{name}'"
                                        f"{did_you_mean(name, known)}; features: {one_of(known)}")
         return tuple(self.features)
+
+    @cached_property
+    def dtypes(self) -> tuple[DType, ...]:
+        by_name = {f.name: f.dtype for f in self.view.features}
+        return tuple(by_name[n] for n in self._names)
+
+    @cached_property
+    def key_of(self) -> Callable[[Mapping[str, Any]], str | None]:
+        """Entity row -> the view's key text (None: a NULL key); see :func:`codec.key_function`."""
+        return codec.key_function(self.view)
 
 
 @dataclass
@@ -137,9 +157,10 @@ class OnlineResult:
         return self.to_arrow().to_pandas()
 
 
-# One fetched row: its stored event-time text (None: entity not found) and the raw stored
-# texts of the requested features, in request order (None: NULL feature).
-Fetched = tuple[Any, Sequence[Any]]
+# One fetched row: the stored event-time text, then the stored text of each requested
+# feature in request order (None: NULL). Texts are bytes from Redis, str from SQLite.
+# A row that was not found is None instead.
+Fetched = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -148,7 +169,7 @@ class ReadPlan:
 
     reads: tuple[ViewRead, ...]
     names: tuple[tuple[str, ...], ...]  # features per read
-    keys: tuple[tuple[str | None, ...], ...]  # per read, per entity row (None: a NULL key)
+    keys: tuple[Sequence[str | None], ...]  # per read, per entity row (None: a NULL key)
     entity_columns: dict[str, list[Any]]
     output_names: tuple[tuple[str, ...], ...]
 
@@ -175,12 +196,16 @@ def plan_read(view_reads: Iterable[ViewRead], entity_rows: Sequence[Mapping[str,
                                        f"{where}; ask for full feature names (view__feature)")
             seen[out] = f"view '{r.view.name}'"
         output.append(outs)
-    keys = tuple(tuple(codec.entity_key(r.view, row) for row in entity_rows) for r in reads)
+    keys = tuple(list(map(r.key_of, entity_rows)) for r in reads)
     entity_columns: dict[str, list[Any]] = {}
     for k in join_keys:
         view = next(r.view for r in reads if k in r.view.entities)
         dtype = view.column(k).dtype if any(c.name == k for c in view.columns) else DType.UNKNOWN
-        entity_columns[k] = [_typed_key(row.get(k), dtype, k) for row in entity_rows]
+        if dtype == DType.INT:  # the keys above were checked already: only coerce what is not an int
+            entity_columns[k] = [v if type(v) is int else _typed_key(v, dtype, k)
+                                 for v in (row.get(k) for row in entity_rows)]
+        else:
+            entity_columns[k] = [row.get(k) for row in entity_rows]
     return ReadPlan(reads, names, keys, entity_columns, tuple(output))
 
 
@@ -199,28 +224,34 @@ def assemble(plan: ReadPlan, fetched: Sequence[Sequence[Fetched | None]], now: d
     present, null, missing, stale = (FieldStatus.PRESENT, FieldStatus.NULL_VALUE, FieldStatus.NOT_FOUND,
                                      FieldStatus.OUTSIDE_MAX_AGE)
     decoders = codec.BYTES_DECODERS if raw_bytes else codec.DECODERS
+    parse = codec.parse_timestamp
     columns: list[FeatureColumn] = []
     for r, feats, outs, rows in zip(plan.reads, plan.names, plan.output_names, fetched):
-        cutoff = codec.ttl_cutoff(r.view.ttl, now)
-        texts = [None if item is None or item[0] is None else
-                 (item[0].decode() if isinstance(item[0], bytes) else item[0]) for item in rows]
-        events = [None if t is None else codec.parse_timestamp(t) for t in texts]
+        cutoff: Any = codec.ttl_cutoff(r.view.ttl, now)
+        if cutoff is not None and raw_bytes:
+            cutoff = cutoff.encode()
         # Byte order of the fixed-width text is time order; the ttl edge is inclusive.
-        row_status = [missing if t is None else present if cutoff is None or t >= cutoff else stale
-                      for t in texts]
-        blank = (None,) * len(feats)
-        served = [item[1] if st is present else blank  # type: ignore[index]
-                  for item, st in zip(rows, row_status)]
+        if cutoff is None:
+            row_status = [missing if row is None else present for row in rows]
+        else:
+            row_status = [missing if row is None else present if row[0] >= cutoff else stale for row in rows]
+        events = [None if row is None else parse(row[0]) for row in rows]
+        blanked = missing in row_status or stale in row_status
+        if blanked:
+            blank = (None,) * (len(feats) + 1)
+            rows = [row if st is present else blank for row, st in zip(rows, row_status)]
         # Transposing in C and mapping the decoder over whole columns keeps this loop cheap.
-        by_feature = list(zip(*served)) if served else [() for _ in feats]
-        for name, out, raws in zip(feats, outs, by_feature):
-            dtype = r.view.feature(name).dtype
+        by_feature = list(zip(*rows))[1:] if rows else [() for _ in feats]
+        all_present = not blanked
+        for name, out, dtype, raws in zip(feats, outs, r.dtypes, by_feature):
             decode = decoders[dtype]
-            if None in raws:
-                values = [None if raw is None else decode(raw) for raw in raws]
-                statuses = [null if st is present and raw is None else st for st, raw in zip(row_status, raws)]
-            else:
+            # all() is a cheap first test (only None and empty texts are false).
+            if all(raws) or None not in raws:
                 values, statuses = list(map(decode, raws)), row_status
+            else:
+                values = [None if raw is None else decode(raw) for raw in raws]
+                statuses = ([null if raw is None else present for raw in raws] if all_present else
+                            [null if st is present and raw is None else st for st, raw in zip(row_status, raws)])
             columns.append(FeatureColumn(out, r.view.name, name, dtype, values, statuses, events))
     return OnlineResult(plan.entity_columns, columns)
 

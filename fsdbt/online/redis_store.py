@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,6 +48,13 @@ from fsdbt.online.base import (
     assemble,
     plan_read,
 )
+
+try:  # hiredis: replies are taken from its reader directly (see _read_replies)
+    import redis._parsers.hiredis as _hiredis_parser
+except ImportError:  # pragma: no cover - redis-py without this module: the public path
+    _hiredis_parser = None  # type: ignore[assignment]
+_HIREDIS_PARSER: Any = getattr(_hiredis_parser, "_HiredisParser", None)
+_NOT_ENOUGH_DATA: Any = getattr(_hiredis_parser, "NOT_ENOUGH_DATA", None)
 
 LAYOUT_VERSION = "v1"
 HMGET_MAX_FIELDS = 4  # above this many fields per row, reads use HGETALL (measured: 2.5x faster at 31)
@@ -214,6 +222,94 @@ def _pairs(view: FeatureView, values: Sequence[pa.Array]) -> tuple[pa.Array, pa.
     return joined, pc.multiply(count, 2)
 
 
+def _read_replies(conn: Any, count: int, out: list[Any]) -> None:
+    """Append ``count`` replies read from ``conn`` to ``out``; an error reply as its exception.
+
+    With hiredis (RESP2), replies come straight from the connection's reader: redis-py's
+    ``read_response`` per reply costs more than parsing the reply. Any other parser or
+    protocol takes redis-py's public path.
+    """
+    parser = getattr(conn, "_parser", None)
+    reader = getattr(parser, "_reader", None)
+    if (_HIREDIS_PARSER is None or type(parser) is not _HIREDIS_PARSER or reader is None
+            or str(getattr(conn, "protocol", 2) or 2) != "2"):
+        for _ in range(count):
+            try:
+                out.append(conn.read_response())
+            except rex.ResponseError as exc:  # an error reply; the stream stays in sync
+                out.append(exc)
+        return
+    gets, append, got = reader.gets, out.append, 0
+    fill: Any = parser.read_from_socket
+    while got < count:
+        reply = gets()
+        if reply is _NOT_ENOUGH_DATA:
+            fill()
+            continue
+        if isinstance(reply, rex.ConnectionError):
+            raise reply
+        append(reply)
+        got += 1
+
+
+Picker = Any  # reply -> Fetched
+
+
+def _picker(positions: Sequence[int]) -> Picker:
+    """A function taking the values at ``positions`` of a flat HGETALL reply (-1: absent, None)."""
+    if len(positions) > 1 and -1 not in positions:
+        return itemgetter(*positions)
+
+    def pick(reply: list[Any]) -> Fetched:
+        return tuple(reply[p] if p >= 0 else None for p in positions)
+    return pick
+
+
+class _ReadShape:
+    """How one ``ViewRead`` is fetched: the command per key and how a reply becomes a row.
+
+    Rows are written whole with their fields in feature order (NULLs absent), so the replies
+    of a view share a few field layouts: the last one is checked with one list compare and
+    its fields picked by position, without building a dict per row.
+    """
+
+    __slots__ = ("command", "last", "pickers", "read", "tail", "wanted", "whole")
+
+    def __init__(self, read: ViewRead) -> None:
+        self.read = read
+        self.wanted = tuple(n.encode() for n in (codec.EVENT_FIELD, *read.names()))
+        # HMGET looks each field up by a linear scan of a small hash (listpack encoding), while
+        # HGETALL walks it once: past a few fields, fetching the whole row is cheaper.
+        self.whole = len(self.wanted) > HMGET_MAX_FIELDS
+        verb = b"*2\r\n$7\r\nHGETALL\r\n" if self.whole else b"*%d\r\n$5\r\nHMGET\r\n" % (2 + len(self.wanted))
+        self.command = verb + b"$%d\r\n%s%s}\r\n"  # % (length, "P:v1:V:g<N>:{", key)
+        self.tail = b"" if self.whole else b"".join(_bulk(n) for n in self.wanted)
+        self.last: tuple[list[Any], Picker] | None = None
+        self.pickers: dict[tuple[Any, ...], Picker] = {}
+
+    def row(self, reply: Any) -> Fetched | None:
+        if not self.whole:
+            return tuple(reply) if reply[0] is not None else None
+        if not reply:
+            return None
+        if type(reply) is dict:  # RESP3 answers a map
+            return tuple(map(reply.get, self.wanted)) if self.wanted[0] in reply else None
+        last = self.last
+        if last is not None and reply[0::2] == last[0]:
+            return last[1](reply)  # type: ignore[no-any-return]
+        names = reply[0::2]
+        picker = self.pickers.get(tuple(names))
+        if picker is None:
+            where = {name: 2 * i + 1 for i, name in enumerate(names)}
+            if self.wanted[0] not in where:
+                return None  # no event time: not a row fsdbt wrote
+            if len(self.pickers) >= 64:
+                self.pickers.clear()
+            picker = self.pickers[tuple(names)] = _picker([where.get(n, -1) for n in self.wanted])
+        self.last = (names, picker)
+        return picker(reply)  # type: ignore[no-any-return]
+
+
 class _Pipe:
     """Raw pipelining over one connection per node, with a bound on unread replies."""
 
@@ -237,12 +333,7 @@ class _Pipe:
     def drain(self, max_pending: int = 0) -> None:
         while len(self._pending) > max_pending:
             node, count = self._pending.popleft()
-            conn = self._conns[node][1]
-            for _ in range(count):
-                try:
-                    self.replies.append(conn.read_response())
-                except rex.ResponseError as exc:  # an error reply; the stream stays in sync
-                    self.replies.append(exc)
+            _read_replies(self._conns[node][1], count, self.replies)
 
     def close(self, broken: bool) -> None:
         for pool, conn in self._conns.values():
@@ -278,6 +369,7 @@ class RedisOnlineStore(OnlineStore):
         self.encode_rows = encode_rows
         self.max_pending = max_pending
         self._gens: dict[str, int] = {}  # last generation seen per view, for one-trip reads
+        self._shapes: dict[int, _ReadShape] = {}  # per ViewRead (by identity)
         self._fresh: dict[str, int] = {}  # generations this store began and is filling
         self._lock = threading.Lock()
         self._slot_nodes: list[str] | None = None
@@ -597,65 +689,57 @@ class RedisOnlineStore(OnlineStore):
         plan = plan_read(view_reads, entity_rows, full_feature_names)
         now = codec.as_utc(now)
         with self._errors("read online features"):
-            fetched = self._fetch(plan.reads, plan.names, plan.keys)
+            fetched = self._fetch(plan.reads, plan.keys)
         return assemble(plan, fetched, now, raw_bytes=True)
 
-    def _fetch(self, reads: Sequence[ViewRead], names: Sequence[Sequence[str]],
+    def _shape(self, read: ViewRead) -> _ReadShape:
+        shape = self._shapes.get(id(read))
+        if shape is None or shape.read is not read:
+            if len(self._shapes) >= 1024:  # reads are few per request shape; bound it anyway
+                self._shapes.clear()
+            shape = self._shapes[id(read)] = _ReadShape(read)
+        return shape
+
+    def _fetch(self, reads: Sequence[ViewRead],
                keys: Sequence[Sequence[str | None]]) -> list[list[Fetched | None]]:
+        shapes = [self._shape(r) for r in reads]
         view_names = [r.view.name for r in reads]
         gens = [self._gens.get(v, 0) for v in view_names]
-        # HMGET looks each field up by a linear scan of a small hash (listpack encoding), while
-        # HGETALL walks it once: past a few fields, fetching the whole row is cheaper.
-        use_all = [len(feats) + 1 > HMGET_MAX_FIELDS for feats in names]
-        tails = [b"" if whole else b"".join(_bulk(n.encode()) for n in (codec.EVENT_FIELD, *feats))
-                 for feats, whole in zip(names, use_all)]
-        wanted = [[n.encode() for n in feats] for feats in names]
-        event_field = codec.EVENT_FIELD.encode()
         for _ in range(5):
             # Data first, generation pointers last: a pointer that still equals the generation
             # read proves the rows came from one committed generation (see docs/redis-layout.md).
-            per_node: dict[str, list[bytes]] = {}
-            order: list[tuple[str, int, int]] = []  # (node, read index, row index)
-            for i, (view_name, gen, tail, feats) in enumerate(zip(view_names, gens, tails, names)):
-                head = f"{self.view_prefix(view_name)}g{gen}:{{"
-                nargs = (b"*2\r\n$7\r\nHGETALL\r\n" if use_all[i]
-                         else b"*%d\r\n$5\r\nHMGET\r\n" % (3 + len(feats)))
+            cmds: list[bytes] = []
+            order: list[tuple[int, int]] = []  # (read index, row index) per command
+            nodes: list[str] | None = [] if self.cluster else None  # the node of each command
+            for i, (view_name, gen, shape) in enumerate(zip(view_names, gens, shapes)):
+                head = f"{self.view_prefix(view_name)}g{gen}:{{".encode()
+                size, command, tail = len(head) + 1, shape.command, shape.tail
                 for j, key in enumerate(keys[i]):
-                    if key is None:
-                        continue
-                    full = (head + key + "}").encode()
-                    node = self._node_of_slot(key_slot(full)) if self.cluster else ""
-                    per_node.setdefault(node, []).append(nargs + _bulk(full) + tail)
-                    order.append((node, i, j))
+                    if key is not None:
+                        kb = key.encode()
+                        cmds.append(command % (size + len(kb), head, kb) + tail)
+                        order.append((i, j))
+                        if nodes is not None:
+                            nodes.append(self._node_of_slot(key_slot(head + kb + b"}")))
             for view_name in view_names:
-                full = self._meta_key(view_name, "gen").encode()
-                node = self._node_of_slot(key_slot(full)) if self.cluster else ""
-                per_node.setdefault(node, []).append(_command(b"HGET", full, b"current"))
-                order.append((node, -1, -1))
+                gen_key = self._meta_key(view_name, "gen").encode()
+                cmds.append(_command(b"HGET", gen_key, b"current"))
+                if nodes is not None:
+                    nodes.append(self._node_of_slot(key_slot(gen_key)))
             try:
-                replies = self._roundtrip(per_node)
+                replies = self._roundtrip(cmds, nodes)
             except rex.TryAgainError:
                 continue  # the cluster moved slots: regroup the keys by node
             out: list[list[Fetched | None]] = [[None] * len(k) for k in keys]
-            seen: list[int] = []
-            cursors = dict.fromkeys(per_node, 0)
-            for node, i, j in order:
-                reply = replies[node][cursors[node]]
-                cursors[node] += 1
+            for (i, j), reply in zip(order, replies):
                 if isinstance(reply, Exception):
                     raise reply
-                if i < 0:
-                    seen.append(int(reply) if reply is not None else 0)
-                elif use_all[i]:
-                    if reply:
-                        if isinstance(reply, dict):  # RESP3 answers a map
-                            row = reply
-                        else:
-                            it = iter(reply)
-                            row = dict(zip(it, it))
-                        out[i][j] = (row.get(event_field), list(map(row.get, wanted[i])))
-                elif reply[0] is not None:
-                    out[i][j] = (reply[0], reply[1:])
+                out[i][j] = shapes[i].row(reply)
+            seen = []
+            for reply in replies[len(order):]:
+                if isinstance(reply, Exception):
+                    raise reply
+                seen.append(int(reply) if reply is not None else 0)
             for v, g in zip(view_names, seen):
                 self._gens[v] = g
             if seen == gens:
@@ -664,29 +748,39 @@ class RedisOnlineStore(OnlineStore):
         raise OnlineStoreError(f"the generation of views {', '.join(view_names)} changed five times during "
                                f"one read; is a full refresh running in a loop?")
 
-    def _roundtrip(self, per_node: Mapping[str, list[bytes]]) -> dict[str, list[Any]]:
-        for attempt in range(2):
-            pipe = _Pipe(self)
-            broken = True
-            try:
-                replies: dict[str, list[Any]] = {}
-                for node, cmds in per_node.items():
-                    pipe.send(node, [b"".join(cmds)], len(cmds))
-                for node, cmds in per_node.items():
-                    pipe.replies = []
-                    pipe._pending = deque([(node, len(cmds))])
-                    pipe.drain(0)
-                    replies[node] = pipe.replies
-                broken = False
-            finally:
-                pipe.close(broken)
-            moved = any(isinstance(r, (rex.MovedError, rex.AskError)) for rs in replies.values() for r in rs)
-            if not moved or attempt == 1:
-                return replies
+    def _roundtrip(self, cmds: list[bytes], nodes: list[str] | None) -> list[Any]:
+        """Send ``cmds`` pipelined (to ``nodes[k]`` each, on a cluster) and return the replies in order."""
+        per_node: dict[str, list[int]] = {}
+        if nodes is None:
+            per_node[""] = list(range(len(cmds)))
+        else:
+            for k, node in enumerate(nodes):
+                per_node.setdefault(node, []).append(k)
+        pipe = _Pipe(self)
+        broken = True
+        replies: list[Any] = [None] * len(cmds)
+        try:
+            if nodes is None:
+                pipe.send("", cmds, len(cmds))
+            else:
+                for node, where in per_node.items():
+                    pipe.send(node, [cmds[k] for k in where], len(where))
+            for where in per_node.values():  # drain in send order: one node at a time
+                pipe.replies = []
+                pipe.drain(len(pipe._pending) - 1)
+                if nodes is None:
+                    replies = pipe.replies
+                else:
+                    for k, reply in zip(where, pipe.replies):
+                        replies[k] = reply
+            broken = False
+        finally:
+            pipe.close(broken)
+        if nodes is not None and any(isinstance(r, (rex.MovedError, rex.AskError)) for r in replies):
             self._refresh_topology()
             # The node names changed: the caller's grouping is stale, so regroup by slot.
             raise rex.TryAgainError("cluster topology changed during a read; retry")
-        return {}
+        return replies
 
     # -- teardown, health ------------------------------------------------------------------
     def teardown(self, view_name: str) -> int:

@@ -264,7 +264,7 @@ class SqliteOnlineStore(OnlineStore):
                         out.append(None)
                     else:
                         values = json.loads(hit[1])
-                        out.append((hit[0], [values.get(f) for f in feats]))
+                        out.append((hit[0], *map(values.get, feats)))
                 fetched.append(out)
         return assemble(plan, fetched, now)
 

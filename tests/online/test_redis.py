@@ -233,3 +233,28 @@ def test_import_hygiene() -> None:
     importers = [p.name for p in (REPO / "fsdbt" / "online").glob("*.py")
                  if re.search(r"^\s*(import redis|from redis)", p.read_text(), re.M)]
     assert importers == ["redis_store.py"]
+
+
+def test_rows_written_by_another_client_and_resp3_reads(shared_redis_url: str, prefix: str) -> None:
+    """The layout is public: a hash written field by field in any order by another client reads
+    the same, and so does every row over a RESP3 connection (maps instead of flat lists)."""
+    view = make_view()
+    r = raw_client(shared_redis_url)
+    stores = [open_online_store({"type": "redis", "url": url, "key_prefix": prefix})
+              for url in (shared_redis_url, shared_redis_url + "?protocol=3")]
+    try:
+        stores[0].write_batch(view, rows(view, [{"driver_id": 1, "event_timestamp": T0, "conv_rate": 0.5,
+                                                 "trips": 3, "city": "a"}]))
+        r.hset(f"{prefix}:v1:driver_stats:g0:{{2}}", mapping={
+            "city": "b", "trips": "7", "_event_ts": "2024-05-01T12:00:00.000000Z", "conv_rate": "0.125"})
+        r.hset(f"{prefix}:v1:driver_stats:g0:{{3}}", mapping={"trips": "8"})  # no event time: not a row
+        for store in stores:
+            for _ in range(2):
+                got = store.read([ViewRead(view)], [{"driver_id": i} for i in (2, 1, 3, 2)], T0).to_dict()
+                assert got == {"driver_id": [2, 1, 3, 2], "conv_rate": [0.125, 0.5, None, 0.125],
+                               "trips": [7, 3, None, 7], "city": ["b", "a", None, "b"]}
+    finally:
+        stores[0].teardown("driver_stats")
+        for store in stores:
+            store.close()
+        r.close()

@@ -325,3 +325,22 @@ def test_now_defaults_to_current_time_and_naive_now_is_utc(store: OnlineStore) -
     assert store.read([ViewRead(view)], [{"driver_id": 1}]).statuses["trips"] == [FieldStatus.PRESENT]
     naive = (recent + timedelta(days=1)).replace(tzinfo=None)
     assert store.read([ViewRead(view)], [{"driver_id": 1}], naive).statuses["trips"] == [FieldStatus.PRESENT]
+
+
+def test_rows_with_different_null_patterns_in_one_read(store: OnlineStore) -> None:
+    """Stores lay fields out by which values are NULL: every pattern reads back right, in any mix."""
+    view = make_view()
+    patterns = [{"conv_rate": 0.5, "trips": 3, "city": "a"}, {"trips": 4, "city": "b"},
+                {"conv_rate": 0.25}, {}, {"conv_rate": 0.75, "city": "c"}, {"conv_rate": 1.5, "trips": 9, "city": "d"}]
+    records = [{"driver_id": i, "event_timestamp": T0, **p} for i, p in enumerate(patterns)]
+    store.write_batch(view, rows(view, records))
+    order = [5, 0, 3, 1, 9, 2, 4, 0, 1]  # repeats, a missing entity, layouts alternating
+    for _ in range(2):  # the second read meets the layouts it has seen
+        res = store.read([ViewRead(view)], [{"driver_id": i} for i in order], T0)
+        got = res.to_dict()
+        for feature in ("conv_rate", "trips", "city"):
+            assert got[feature] == [patterns[i].get(feature) if i < len(patterns) else None for i in order]
+            assert res.statuses[feature] == [
+                FieldStatus.NOT_FOUND if i >= len(patterns) else
+                FieldStatus.PRESENT if feature in patterns[i] else FieldStatus.NULL_VALUE for i in order]
+        assert res.event_timestamps["trips"] == [None if i >= len(patterns) else T0 for i in order]
