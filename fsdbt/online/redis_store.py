@@ -7,6 +7,7 @@ escaped view name)::
     P:v1:V:_gen             hash: current, next, building, building_since
     P:v1:V:_state           string: JSON state of the sync
     P:v1:V:_lock            string: lock owner, with an expiry
+    P:v1:V:_pushed:<gen>    set: entity keys written live while <gen> was being built
 
 The hot paths (writes and reads) build RESP by hand and pipeline it on one connection per
 node: redis-py's per-command packing would cost more than the server's work. Writes run a
@@ -66,7 +67,7 @@ SLOTS = 16384
 # entity costs more than the HSET itself.
 # Times are fixed-width text; comparing them byte by byte is comparing instants. Lua's own
 # string "<" uses the server's collation locale, hence the explicit byte loop.
-WRITE_SCRIPT = """
+CMP_LUA = """
 local function cmp(a, b)
   if a == b then return 0 end
   local la, lb = #a, #b
@@ -77,6 +78,8 @@ local function cmp(a, b)
   end
   if la < lb then return -1 else return 1 end
 end
+"""
+WRITE_SCRIPT = CMP_LUA + """
 local written = 0
 local pos = 1
 for i = 1, #KEYS do
@@ -118,6 +121,28 @@ for i = 1, #KEYS do
   end
 end
 return written
+"""
+
+# KEYS[1] = an entity's row in the current generation, KEYS[2] = its row in the generation
+# being built (one hash tag: one slot). Copies the first over the second when it is newer
+# (the write script's order: event time, then created time). Returns 1 if it copied.
+CARRY_SCRIPT = CMP_LUA + """
+local src = redis.call('HGETALL', KEYS[1])
+if #src == 0 then return 0 end
+local ev, cr
+for i = 1, #src, 2 do
+  if src[i] == '_event_ts' then ev = src[i + 1] elseif src[i] == '_created_ts' then cr = src[i + 1] end
+end
+if not ev then return 0 end
+local cur = redis.call('HMGET', KEYS[2], '_event_ts', '_created_ts')
+if cur[1] then
+  local c = cmp(ev, cur[1])
+  if c == 0 then c = cmp(cr or '', cur[2] or '') end
+  if c <= 0 then return 0 end
+end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], unpack(src))
+return 1
 """
 
 # KEYS[1] = the view's _gen hash. ARGV[1] = generation to commit. Returns the old current.
@@ -479,26 +504,63 @@ class RedisOnlineStore(OnlineStore):
     def write_batch(self, view: FeatureView, batch: pa.RecordBatch | pa.Table,
                     generation: int | None = None) -> WriteStats:
         with self._errors(f"write to view '{view.name}'"):
-            gen = self.current_generation(view.name) if generation is None else generation
-            total = 0
-            written = 0
+            if generation is None:
+                return self._write_live(view, batch)
             # A generation this store began for a full refresh is empty and receives each
             # entity's latest row once: plain HSETs, no conditional script on the server.
-            fresh = generation is not None and self._fresh.get(view.name) == generation
-            for attempt in range(3):
-                sha = "" if fresh else self._ensure_write_script()
-                try:
-                    written_now, total = self._write(view, batch, gen, sha, fresh=fresh)
-                    written += written_now
-                    break
-                except (rex.NoScriptError, rex.MovedError, rex.AskError, rex.ClusterDownError,
-                        rex.TryAgainError) as exc:
-                    # Writes are conditional and so idempotent: rerunning the batch is safe.
-                    written += getattr(exc, "fsdbt_written", 0)
-                    if attempt == 2:
-                        raise
-                    self._refresh_topology()
-            return WriteStats(written, total - written)
+            return self._write_retrying(view, batch, generation, fresh=self._fresh.get(view.name) == generation)
+
+    def _write_live(self, view: FeatureView, batch: pa.RecordBatch | pa.Table) -> WriteStats:
+        """A write to what readers see (a push, an incremental sync), carried into a refresh being built.
+
+        The generation pointers are read again after writing, until no new generation shows up,
+        so that a full refresh that begins or commits meanwhile still gets the rows. Keys written
+        into a generation under construction are listed in ``_pushed:<gen>``: the builder's plain
+        HSETs may replace them, and its commit copies the newer rows back (``_carry_pushed``).
+        """
+        meta = self._meta_key(view.name, "gen")
+        done: set[int] = set()
+        stats: WriteStats | None = None
+        for _ in range(5):  # each pass follows a refresh that began or committed during the last
+            current, building = self._client.hmget(meta, "current", "building")
+            gens = [int(current or 0)] + ([int(building)] if building is not None else [])
+            self._gens[view.name] = gens[0]
+            todo = [g for g in gens if g not in done]
+            if not todo:
+                break
+            for gen in todo:
+                if building is not None and gen == int(building):
+                    self._list_pushed(view, batch, gen)
+                written = self._write_retrying(view, batch, gen, fresh=False)
+                stats = written if stats is None else stats
+                done.add(gen)
+        return stats if stats is not None else WriteStats()
+
+    def _list_pushed(self, view: FeatureView, batch: pa.RecordBatch | pa.Table, gen: int) -> None:
+        listed = self._meta_key(view.name, f"pushed:{gen}")
+        for part in as_batches(batch, 1000):
+            keys = [k for k in codec.key_array(view, part).to_pylist() if k is not None]
+            if keys:
+                self._client.sadd(listed, *keys)
+
+    def _write_retrying(self, view: FeatureView, batch: pa.RecordBatch | pa.Table, gen: int,
+                        fresh: bool) -> WriteStats:
+        total = 0
+        written = 0
+        for attempt in range(3):
+            sha = "" if fresh else self._ensure_write_script()
+            try:
+                written_now, total = self._write(view, batch, gen, sha, fresh=fresh)
+                written += written_now
+                break
+            except (rex.NoScriptError, rex.MovedError, rex.AskError, rex.ClusterDownError,
+                    rex.TryAgainError) as exc:
+                # Writes are conditional and so idempotent: rerunning the batch is safe.
+                written += getattr(exc, "fsdbt_written", 0)
+                if attempt == 2:
+                    raise
+                self._refresh_topology()
+        return WriteStats(written, total - written)
 
     def _write(self, view: FeatureView, data: pa.RecordBatch | pa.Table, gen: int,
                sha: str, *, fresh: bool = False) -> tuple[int, int]:
@@ -597,8 +659,10 @@ class RedisOnlineStore(OnlineStore):
             # An abandoned build (begun, never committed) is unreadable: delete it now. Only a
             # build leaves 'building' behind, so without it there is nothing to scan for;
             # superseded generations were already set to expire by their commit.
-            if self._client.hget(meta_key, "building") is not None:
+            abandoned = self._client.hget(meta_key, "building")
+            if abandoned is not None:
                 self._collect(view.name, lambda g: g > current)
+                self._client.delete(self._meta_key(view.name, f"pushed:{int(abandoned)}"))
             new = int(self._client.hincrby(meta_key, "next", 1))
             if new <= current:
                 new = current + 1
@@ -610,6 +674,7 @@ class RedisOnlineStore(OnlineStore):
 
     def commit_refresh(self, view: FeatureView, generation: int) -> int:
         with self._errors(f"commit generation {generation} of view '{view.name}'"):
+            self._carry_pushed(view.name, generation)
             try:
                 old = int(self._commit(keys=[self._meta_key(view.name, "gen")], args=[generation]))
             except rex.ResponseError as exc:
@@ -620,7 +685,50 @@ class RedisOnlineStore(OnlineStore):
                 raise
             self._gens[view.name] = generation
             self._fresh.pop(view.name, None)
+            self._client.delete(self._meta_key(view.name, f"pushed:{generation}"))
             return self._collect(view.name, lambda g: g == old)
+
+    def _carry_pushed(self, view_name: str, generation: int) -> int:
+        """Copy rows written live during the build into it where they are newer; returns rows copied.
+
+        Runs before the flip. Live writes after it go into both generations conditionally (the
+        build writes nothing more), so nothing written during the build is lost at the flip.
+        """
+        listed = self._meta_key(view_name, f"pushed:{generation}")
+        current = self.current_generation(view_name)
+        copied = 0
+        keys: list[bytes] = []
+        for member in self._client.sscan_iter(listed, count=1000):
+            keys.append(member if isinstance(member, bytes) else str(member).encode())
+            if len(keys) >= 1000:
+                copied += self._carry(view_name, current, generation, keys)
+                keys = []
+        if keys:
+            copied += self._carry(view_name, current, generation, keys)
+        return copied
+
+    def _carry(self, view_name: str, source: int, target: int, keys: list[bytes]) -> int:
+        prefix = self.view_prefix(view_name).encode()
+        script = CARRY_SCRIPT.encode()
+        for attempt in range(3):
+            cmds: list[bytes] = []
+            nodes: list[str] | None = [] if self.cluster else None
+            for key in keys:
+                src = b"%sg%d:{%s}" % (prefix, source, key)
+                cmds.append(_command(b"EVAL", script, b"2", src, b"%sg%d:{%s}" % (prefix, target, key)))
+                if nodes is not None:
+                    nodes.append(self._node_of_slot(key_slot(src)))
+            try:
+                replies = self._roundtrip(cmds, nodes)
+            except rex.TryAgainError:
+                if attempt == 2:
+                    raise
+                continue  # the cluster moved slots: regroup by node
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+            return sum(int(r) for r in replies)
+        return 0
 
     def _collect(self, view_name: str, doomed: Any) -> int:
         """Remove generations for which ``doomed(gen)`` holds: unlink newer, expire older."""

@@ -142,7 +142,6 @@ class SqliteOnlineStore(OnlineStore):
         names = view.feature_names
         written = total = 0
         with self._errors(f"write to view '{view.name}'"):
-            gen = self.current_generation(view.name) if generation is None else generation
             for chunk in as_batches(batch, self.write_chunk_rows):
                 total += len(chunk)
                 keys, event, created, values = codec.encoded_columns(view, chunk)
@@ -154,12 +153,23 @@ class SqliteOnlineStore(OnlineStore):
                 rows = []
                 for i, (k, e, c) in enumerate(zip(keys.to_pylist(), event.to_pylist(), created.to_pylist())):
                     payload = {n: col[i] for n, col in zip(names, cols) if col[i] is not None}
-                    rows.append((view.name, gen, k, e, c, json.dumps(payload, ensure_ascii=False,
-                                                                      separators=(",", ":"))))
+                    rows.append((k, e, c, json.dumps(payload, ensure_ascii=False, separators=(",", ":"))))
                 with self._tx(immediate=True) as con:
-                    before = con.total_changes
-                    con.executemany(UPSERT, rows)
-                    written += con.total_changes - before
+                    if generation is None:
+                        # A live write (a push, an incremental sync) also goes into a generation
+                        # being built, in the same transaction as the read of the pointers, so a
+                        # full refresh running meanwhile keeps it when it flips.
+                        found = con.execute("SELECT current, building FROM fsdbt_online_views WHERE view = ?",
+                                            (view.name,)).fetchone()
+                        gens = [int(found[0]), *([int(found[1])] if found[1] is not None else [])] \
+                            if found else [0]
+                    else:
+                        gens = [generation]
+                    for n, gen in enumerate(gens):
+                        before = con.total_changes
+                        con.executemany(UPSERT, [(view.name, gen, *row) for row in rows])
+                        if n == 0:
+                            written += con.total_changes - before
         return WriteStats(written, total - written)
 
     # -- generations -----------------------------------------------------------------------

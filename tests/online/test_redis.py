@@ -258,3 +258,32 @@ def test_rows_written_by_another_client_and_resp3_reads(shared_redis_url: str, p
         for store in stores:
             store.close()
         r.close()
+
+
+def test_push_racing_the_start_of_a_refresh_is_carried(shared_redis_url: str, prefix: str) -> None:
+    """A refresh that begins between a live write's read of the pointers and its write still gets the row."""
+    config = {"type": "redis", "url": shared_redis_url, "key_prefix": prefix}
+    syncer, pusher = open_online_store(config), open_online_store(config)
+    assert isinstance(pusher, RedisOnlineStore)
+    view = make_view()
+    began: list[int] = []
+    write = pusher._write_retrying
+
+    def write_then_refresh_begins(*args: Any, **kwargs: Any) -> Any:
+        stats = write(*args, **kwargs)
+        if not began:
+            began.append(syncer.begin_refresh(view))
+        return stats
+
+    try:
+        syncer.write_batch(view, rows(view, [{"driver_id": 1, "event_timestamp": T0, "trips": 1}]))
+        pusher._write_retrying = write_then_refresh_begins  # type: ignore[method-assign]
+        later = T0.replace(hour=13)
+        pusher.write_batch(view, rows(view, [{"driver_id": 1, "event_timestamp": later, "trips": 2}]))
+        syncer.write_batch(view, rows(view, [{"driver_id": 1, "event_timestamp": T0, "trips": 3}]), began[0])
+        syncer.commit_refresh(view, began[0])
+        assert pusher.read([ViewRead(view)], [{"driver_id": 1}], later).to_dict()["trips"] == [2]
+    finally:
+        syncer.teardown("driver_stats")
+        syncer.close()
+        pusher.close()

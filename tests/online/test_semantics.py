@@ -344,3 +344,34 @@ def test_rows_with_different_null_patterns_in_one_read(store: OnlineStore) -> No
                 FieldStatus.NOT_FOUND if i >= len(patterns) else
                 FieldStatus.PRESENT if feature in patterns[i] else FieldStatus.NULL_VALUE for i in order]
         assert res.event_timestamps["trips"] == [None if i >= len(patterns) else T0 for i in order]
+
+
+def test_live_writes_during_a_full_refresh_survive_the_flip(make_store: Any) -> None:
+    """A push while a full refresh is being built is kept at the flip, where it is the newest row."""
+    syncer, pusher = make_store(), make_store()
+    view = make_view(features=(("trips", DType.INT),))
+
+    def batch(records: list[tuple[int, datetime, int]]) -> pa.RecordBatch:
+        return rows(view, [{"driver_id": k, "event_timestamp": t, "trips": v} for k, t, v in records])
+
+    syncer.write_batch(view, batch([(1, T0, 10), (2, T0, 20), (3, T0, 30), (9, T0, 90)]))
+    gen = syncer.begin_refresh(view)
+    # Pushed before the build writes these entities: the build's older warehouse rows must not win.
+    pusher.write_batch(view, batch([(1, T0 + 2 * S, 11), (4, T0 + 2 * S, 41)]))
+    syncer.write_batch(view, batch([(1, T0 + S, 12), (2, T0 + S, 22), (3, T0 + S, 32)]), gen)
+    # Pushed after the build wrote them: one newer than the build's row, one older.
+    pusher.write_batch(view, batch([(2, T0 + 3 * S, 23), (3, T0, 33)]))
+    # Readers still see the previous generation, with the pushes.
+    assert read_one(syncer, view, {"driver_id": 1})["trips"] == (11, FieldStatus.PRESENT)
+    syncer.commit_refresh(view, gen)
+    got = pusher.read([ViewRead(view)], [{"driver_id": k} for k in (1, 2, 3, 4, 9)], T0 + 3 * S).to_dict()
+    # 9 was in neither the warehouse nor a push during the build: the refresh drops it.
+    assert got["trips"] == [11, 23, 32, 41, None]
+    # After the flip, pushes go to the new generation only, and the next refresh starts clean.
+    pusher.write_batch(view, batch([(4, T0 + 4 * S, 42)]))
+    assert read_one(syncer, view, {"driver_id": 4}, T0 + 4 * S)["trips"] == (42, FieldStatus.PRESENT)
+    again = syncer.begin_refresh(view)
+    syncer.write_batch(view, batch([(1, T0 + S, 13)]), again)
+    syncer.commit_refresh(view, again)
+    got = pusher.read([ViewRead(view)], [{"driver_id": k} for k in (1, 4)], T0 + 4 * S).to_dict()
+    assert got["trips"] == [13, None]
