@@ -291,6 +291,13 @@ class OnlineStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def discard_abandoned_refresh(self, view: FeatureView) -> int:
+        """Remove a refresh that was begun and never committed (its builder died); returns rows removed.
+
+        Only for a caller that holds the view's lock: a live builder holds it for the whole build.
+        """
+
+    @abc.abstractmethod
     def get_state(self, view_name: str) -> dict[str, Any] | None:
         """The JSON state the sync stored with the view (None if none)."""
 

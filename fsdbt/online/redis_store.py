@@ -688,6 +688,19 @@ class RedisOnlineStore(OnlineStore):
             self._client.delete(self._meta_key(view.name, f"pushed:{generation}"))
             return self._collect(view.name, lambda g: g == old)
 
+    def discard_abandoned_refresh(self, view: FeatureView) -> int:
+        with self._errors(f"remove an abandoned refresh of view '{view.name}'"):
+            meta_key = self._meta_key(view.name, "gen")
+            abandoned = self._client.hget(meta_key, "building")
+            if abandoned is None:
+                return 0
+            current = self.current_generation(view.name)
+            removed = self._collect(view.name, lambda g: g > current)
+            self._client.delete(self._meta_key(view.name, f"pushed:{int(abandoned)}"))
+            self._client.hdel(meta_key, "building", "building_since")
+            self._fresh.pop(view.name, None)
+            return removed
+
     def _carry_pushed(self, view_name: str, generation: int) -> int:
         """Copy rows written live during the build into it where they are newer; returns rows copied.
 

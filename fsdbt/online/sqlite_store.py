@@ -211,6 +211,18 @@ class SqliteOnlineStore(OnlineStore):
                                   (view.name, old))
                 return int(cur.rowcount)
 
+    def discard_abandoned_refresh(self, view: FeatureView) -> int:
+        with self._errors(f"remove an abandoned refresh of view '{view.name}'"), self._tx(immediate=True) as con:
+            row = con.execute("SELECT current, building FROM fsdbt_online_views WHERE view = ?",
+                              (view.name,)).fetchone()
+            if row is None or row[1] is None:
+                return 0
+            cur = con.execute("DELETE FROM fsdbt_online_rows WHERE view = ? AND generation > ?",
+                              (view.name, int(row[0])))
+            con.execute("UPDATE fsdbt_online_views SET building = NULL, building_since = NULL WHERE view = ?",
+                        (view.name,))
+            return int(cur.rowcount)
+
     # -- state and lock --------------------------------------------------------------------
     def get_state(self, view_name: str) -> dict[str, Any] | None:
         with self._errors(f"read the state of view '{view_name}'"):

@@ -134,6 +134,11 @@ def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, opti
         locked = True
         # A sharded first sync writes into the current generation: shards cannot flip one pointer together.
         generation = online.begin_refresh(view) if full and not sharded else None
+        if not full and not sharded:
+            # Holding the view's lock, no refresh is being built: one begun is a dead sync's leftover.
+            removed = online.discard_abandoned_refresh(view)
+            if removed:
+                result.message = f"removed {removed:,} rows of an unfinished full refresh"
         stats = WriteStats()
         high_water: Any = None
         last_lock = time.monotonic()

@@ -158,6 +158,23 @@ def test_full_refresh_removes_entities_deleted_from_the_warehouse(store: OnlineS
     assert sync(view, warehouse, store).mode == "incremental"
 
 
+def test_next_sync_removes_a_full_refresh_whose_sync_died(store: OnlineStore, warehouse: Warehouse) -> None:
+    view = events_view()
+    warehouse.load(events_table([row(i, T0, T0, 1) for i in range(1, 4)]))
+    sync(view, warehouse, store)
+    # A --full-refresh that dies after writing part of its generation (its lock expired since).
+    dead = store.begin_refresh(view)
+    store.write_batch(view, events_table([row(i, T0 + H, T0 + H, 9) for i in range(1, 3)]), dead)
+    assert versions(store, view, [1, 2]) == [(1, P), (1, P)]
+    result = sync(view, warehouse, store)
+    assert result.mode == "incremental" and "removed 2 rows of an unfinished full refresh" in result.message
+    assert store.discard_abandoned_refresh(view) == 0  # nothing left behind
+    assert versions(store, view, [1, 2, 3]) == [(1, P), (1, P), (1, P)]
+    # The next full refresh starts from a clean slate and commits as usual.
+    assert sync(view, warehouse, store, full_refresh=True).written == 3
+    assert sync(view, warehouse, store).message == ""
+
+
 def test_changed_definition_triggers_a_full_refresh(store: OnlineStore, warehouse: Warehouse) -> None:
     view = events_view()
     warehouse.load(events_table([row(1, T0, T0, 1), row(2, T0, T0, 1)]))
