@@ -45,30 +45,44 @@ class FeatureStore:
     @property
     def registry(self) -> Registry:
         if self._registry is None:
-            from fsdbt.loading import fresh_manifest
-            from fsdbt.registry import load_registry
-
-            manifest = fresh_manifest(self.project, self.target.type)
-            # Columns the yml leaves out (or leaves untyped) come from the warehouse catalog.
-            # Embedded and local engines are asked every time; a remote one only when the
-            # yml alone does not make a valid definition.
-            if self.target.type in _CHEAP_CATALOG:
-                catalog, problem = self._catalog(manifest)
-                try:
-                    self._registry = load_registry(manifest, catalog)
-                except ContractErrors as exc:
-                    if problem is not None:  # the unreadable warehouse may be the cause: say so
-                        raise ContractErrors(exc.errors, note=f"note: {problem}") from None
-                    raise
-            else:
-                try:
-                    self._registry = load_registry(manifest)
-                except ContractErrors:
-                    catalog, _ = self._catalog(manifest)
-                    if not catalog:
-                        raise
-                    self._registry = load_registry(manifest, catalog)
+            self._registry = self.load_definitions()
         return self._registry
+
+    def load_definitions(self, *, reparse: bool = True) -> Registry:
+        """Read the definitions from the manifest, parsing the project again first when it is stale.
+
+        With ``reparse`` off, the manifest is taken as dbt last wrote it (a server does not run dbt).
+        Returns a new registry without installing it (``reload(registry)`` does that).
+        """
+        from fsdbt.loading import fresh_manifest
+        from fsdbt.registry import load_registry
+
+        if reparse:
+            manifest = fresh_manifest(self.project, self.target.type)
+        else:
+            manifest = self.project.read_manifest()
+            adapter = (manifest.get("metadata") or {}).get("adapter_type")
+            if adapter != self.target.type:
+                raise ConfigError(f"{self.project.manifest_path} was written for adapter '{adapter}', not "
+                                  f"'{self.target.type}' of target '{self.target.name}'; run dbt with this target")
+        # Columns the yml leaves out (or leaves untyped) come from the warehouse catalog.
+        # Embedded and local engines are asked every time; a remote one only when the
+        # yml alone does not make a valid definition.
+        if self.target.type in _CHEAP_CATALOG:
+            catalog, problem = self._catalog(manifest)
+            try:
+                return load_registry(manifest, catalog)
+            except ContractErrors as exc:
+                if problem is not None:  # the unreadable warehouse may be the cause: say so
+                    raise ContractErrors(exc.errors, note=f"note: {problem}") from None
+                raise
+        try:
+            return load_registry(manifest)
+        except ContractErrors:
+            catalog, _ = self._catalog(manifest)
+            if not catalog:
+                raise
+            return load_registry(manifest, catalog)
 
     def _catalog(self, manifest: dict[str, Any]) -> tuple[dict[str, Any], FsdbtError | None]:
         """The warehouse's columns of every feature view, or nothing and why it could not be read."""
@@ -86,9 +100,9 @@ class FeatureStore:
             return {}, WarehouseError(f"{exc} (fsdbt reads the columns the yml leaves out from the "
                                       f"warehouse catalog)")
 
-    def reload(self) -> None:
-        """Forget the loaded definitions; the next call reads the manifest again."""
-        self._registry = None
+    def reload(self, registry: Registry | None = None) -> None:
+        """Use ``registry`` from now on, or forget the definitions so that the next call reads them again."""
+        self._registry = registry
         self._read_plans.clear()
 
     def list_feature_views(self) -> list[FeatureView]:

@@ -44,6 +44,9 @@ def serve_command(
     max_push_rows: Annotated[int, typer.Option(help="Most rows per push.")] = 100_000,
     store_timeout: Annotated[float, typer.Option(help="Online store socket timeout in seconds (a slow store "
                                                  "answers 503 instead of holding a worker).")] = 1.0,
+    reload_interval: Annotated[float, typer.Option(
+        help="Seconds between looks for a new target/manifest.json (written by dbt build/parse); new "
+        "definitions are served without a restart. 0: never.", min=0)] = 10.0,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log",
                                              help="Log every request (costs throughput).")] = False,
@@ -66,7 +69,8 @@ def serve_command(
         online_type = store.target.online_store.get("type")
     settings = ServerSettings(project_dir=str(root), profiles_dir=str(profiles), target=target_name,
                               token_env=token_env, max_body_bytes=max_body_bytes, max_entities=max_entities,
-                              max_push_rows=max_push_rows, store_timeout=store_timeout)
+                              max_push_rows=max_push_rows, store_timeout=store_timeout,
+                              reload_seconds=reload_interval)
     os.environ.update(settings.to_env())  # the workers' factory reads its settings from here
     secured = bool(os.environ.get(token_env))
     if not _is_loopback(host) and not secured:

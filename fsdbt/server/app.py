@@ -13,6 +13,7 @@ append offline pushes on PostgreSQL or Snowflake: on DuckDB pushes go to the Par
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import hmac
@@ -60,6 +61,7 @@ class ServerSettings:
     max_entities: int = 10_000
     max_push_rows: int = 100_000
     store_timeout: float = 1.0  # seconds: socket read/connect timeout of the online store
+    reload_seconds: float = 10.0  # how often to look for a new manifest (0: never)
     gc_tuning: int = 1  # freeze start-up objects and collect young objects less often (p99)
 
     def to_env(self) -> dict[str, str]:
@@ -95,6 +97,15 @@ _ENDPOINTS = {"/get-online-features", "/push", "/feature-views", "/feature-servi
               "/health/ready", "/metrics", "/openapi.json", "/docs"}
 
 
+def _stamp(path: Any) -> tuple[int, int] | None:
+    """What tells a new manifest from the last one (None: there is none)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def _endpoint_label(path: str) -> str:
     if path in _ENDPOINTS:
         return path
@@ -127,20 +138,67 @@ class FeatureServer:
         if str(config.get("type", "")).lower() == "sqlite" and config.get("path"):
             os.makedirs(os.path.dirname(os.path.abspath(str(config["path"]))), exist_ok=True)
         self.online = open_online_store(config)
-        self.pusher = Pusher(self.registry, lambda: self.online, self.store.target.type,
-                             PushLog(push_log_dir(self.store.project)), warehouse=lambda: self.store.warehouse,
-                             max_rows=settings.max_push_rows)
         self.metrics = Metrics()
         token = os.environ.get(settings.token_env or DEFAULT_TOKEN_ENV, "")
         self.token = f"Bearer {token}".encode() if token else None
-        self.shapes: dict[tuple[Any, ...], wire.ReadShape] = {}
-        views = [catalog_views.view_summary(v) for v in sorted(self.registry.views.values(), key=lambda v: v.name)]
-        services = [catalog_views.service_summary(s)
-                    for s in sorted(self.registry.services.values(), key=lambda s: s.name)]
-        self.views_body = orjson.dumps({"feature_views": views}, default=str)
-        self.services_body = orjson.dumps({"feature_services": services}, default=str)
+        self.manifest_stamp = _stamp(self.store.project.manifest_path)
+        self.reload_error: str | None = None
+        self._use(self.registry)
         self.openapi_body = orjson.dumps(openapi_schema())
         self.docs_body = docs_html(openapi_schema())
+
+    # -- definitions ----------------------------------------------------------------------------
+    def _use(self, registry: Any) -> None:
+        """Install definitions, with everything derived from them (called on the event loop only)."""
+        self.registry = registry
+        self.pusher = Pusher(registry, lambda: self.online, self.store.target.type,
+                             PushLog(push_log_dir(self.store.project)), warehouse=lambda: self.store.warehouse,
+                             max_rows=self.settings.max_push_rows)
+        self.shapes: dict[tuple[Any, ...], wire.ReadShape] = {}
+        views = [catalog_views.view_summary(v) for v in sorted(registry.views.values(), key=lambda v: v.name)]
+        services = [catalog_views.service_summary(s) for s in sorted(registry.services.values(), key=lambda s: s.name)]
+        self.views_body = orjson.dumps({"feature_views": views}, default=str)
+        self.services_body = orjson.dumps({"feature_services": services}, default=str)
+
+    def _read_definitions(self) -> Any:
+        try:
+            return self.store.load_definitions(reparse=False)
+        finally:
+            if self.store.target.type == "duckdb":  # the catalog was read: let the file go (one writer)
+                held = getattr(self.store, "_warehouse", None)
+                if held is not None:
+                    held.close()
+                    self.store._warehouse = None
+
+    async def reload_if_changed(self) -> bool:
+        """Load the definitions again when dbt wrote a new manifest; keep serving the old ones if
+        the new ones do not load (the error is logged once, counted, and shown by /health/ready)."""
+        stamp = _stamp(self.store.project.manifest_path)
+        if stamp == self.manifest_stamp or stamp is None:
+            return False
+        try:
+            registry = await run_in_threadpool(self._read_definitions)
+        except Exception as exc:  # a half-written or broken manifest must not stop the server
+            text = str(exc) if isinstance(exc, FsdbtError) else f"{type(exc).__name__}: {exc}"
+            if text != self.reload_error:
+                log.warning("new definitions in %s not loaded, still serving the previous ones: %s",
+                            self.store.project.manifest_path, text)
+            self.reload_error = text
+            self.metrics.reloaded(False)
+            return False
+        self.store.reload(registry)
+        self._use(registry)
+        self.manifest_stamp = stamp
+        self.reload_error = None
+        self.metrics.reloaded(True)
+        log.info("definitions reloaded: %d feature views, %d feature services", len(registry.views),
+                 len(registry.services))
+        return True
+
+    async def watch_definitions(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.reload_seconds)
+            await self.reload_if_changed()
 
     # -- get-online-features --------------------------------------------------------------------
     def shape(self, req: wire.OnlineRequest) -> wire.ReadShape:
@@ -237,7 +295,11 @@ class FeatureServer:
                                       "error": {"code": "online_store_unavailable",
                                                 "message": f"the online store is unreachable: {exc}",
                                                 "field": None}}), 503, {"Retry-After": "1"})
-        return _raw(b'{"status":"ready","online_store":"ok"}')
+        definitions: dict[str, Any] = {"feature_views": len(self.registry.views),
+                                       "feature_services": len(self.registry.services)}
+        if self.reload_error is not None:
+            definitions["reload_error"] = self.reload_error
+        return _raw(orjson.dumps({"status": "ready", "online_store": "ok", "definitions": definitions}))
 
     async def metrics_page(self, request: Request) -> Response:
         return Response(self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -399,8 +461,15 @@ def create_app(settings: ServerSettings | None = None, store: Any = None,
     ]
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        server.online.close()
+        watcher = asyncio.create_task(server.watch_definitions()) if settings.reload_seconds > 0 else None
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            server.online.close()
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: _not_found}, lifespan=lifespan)
     app.state.server = server

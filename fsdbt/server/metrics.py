@@ -38,6 +38,7 @@ class Metrics:
         self.store_errors: dict[str, int] = {}
         self.pushed_rows: dict[str, int] = {}
         self.entity_rows = 0
+        self.reloads = {"ok": 0, "error": 0}
         self.started = time.time()
         self._lock = threading.Lock()  # pushes and pings run in worker threads
 
@@ -57,6 +58,10 @@ class Metrics:
     def pushed(self, view: str, rows: int) -> None:
         with self._lock:
             self.pushed_rows[view] = self.pushed_rows.get(view, 0) + rows
+
+    def reloaded(self, ok: bool) -> None:
+        with self._lock:
+            self.reloads["ok" if ok else "error"] += 1
 
     def render(self) -> bytes:
         pid = str(os.getpid())
@@ -86,6 +91,10 @@ class Metrics:
             add("# TYPE fsdbt_pushed_rows_total counter")
             for view, n in sorted(self.pushed_rows.items()):
                 add(f'fsdbt_pushed_rows_total{{view="{_esc(view)}",pid="{pid}"}} {n}')
+            add("# HELP fsdbt_definitions_reloads_total New manifests loaded (ok) or refused (error).")
+            add("# TYPE fsdbt_definitions_reloads_total counter")
+            for result in ("ok", "error"):
+                add(f'fsdbt_definitions_reloads_total{{result="{result}",pid="{pid}"}} {self.reloads[result]}')
             add("# HELP fsdbt_process_start_time_seconds When this worker started (Unix time).")
             add("# TYPE fsdbt_process_start_time_seconds gauge")
             add(f'fsdbt_process_start_time_seconds{{pid="{pid}"}} {self.started:.3f}')

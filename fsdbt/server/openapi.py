@@ -37,6 +37,13 @@ _TOO_LARGE = _error("The body exceeds the size limit, or the request asks for mo
                     "more rows than the server allows.")
 
 
+DEFINITIONS = {"type": "object", "additionalProperties": False, "description":
+               "The definitions served (reloaded when dbt writes a new manifest); reload_error: why the "
+               "newest manifest was not loaded (the previous definitions are still served)",
+               "properties": {"feature_views": {"type": "integer"}, "feature_services": {"type": "integer"},
+                              "reload_error": {"type": "string"}}}
+
+
 def _obj(properties: dict[str, Any], required: list[str] | None = None, *, extra: bool = False,
          description: str | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": extra}
@@ -175,12 +182,14 @@ def openapi_schema() -> dict[str, Any]:
                 "parameters": [{"name": "ready", "in": "query", "required": False,
                                 "schema": {"type": "string", "enum": ["1", "0", "true", "false"]}}],
                 "responses": {"200": _json_body(_obj({"status": {"type": "string"},
-                                                      "online_store": {"type": "string"}}, ["status"]), "Alive."),
+                                                      "online_store": {"type": "string"},
+                                                      "definitions": DEFINITIONS}, ["status"]), "Alive."),
                               **auth, "503": _json_body(_ref("NotReady"), "Not ready.")}}},
             "/health/ready": {"get": {
                 "operationId": "ready", "summary": "Readiness: pings the online store",
                 "responses": {"200": _json_body(_obj({"status": {"type": "string", "const": "ready"},
-                                                      "online_store": {"type": "string"}}, ["status"]), "Ready."),
+                                                      "online_store": {"type": "string"},
+                                                      "definitions": DEFINITIONS}, ["status"]), "Ready."),
                               **auth, "503": _json_body(_ref("NotReady"), "The online store is unreachable.")}}},
             "/metrics": {"get": {
                 "operationId": "metrics", "summary": "Prometheus metrics of this worker",

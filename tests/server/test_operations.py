@@ -64,7 +64,7 @@ def test_readiness_follows_the_online_store_and_recovers(served: dict[str, Any],
     try:
         monkeypatch.setenv("FSDBT_REDIS_URL", server.url)
         c = _client(make_app(store_timeout=0.5))
-        assert c.get("/health/ready").json() == {"status": "ready", "online_store": "ok"}
+        assert c.get("/health/ready").json()["status"] == "ready"
         server.stop()
         down = c.get("/health/ready")
         assert down.status_code == 503 and down.json()["online_store"] == "unreachable"
