@@ -78,3 +78,8 @@ def hint(word: str, candidates: Iterable[str], label: str) -> str:
     items = list(candidates)
     near = did_you_mean(word, items)
     return f"{near} {label}: {one_of(items)}" if near else f". {label}: {one_of(items)}"
+
+
+def a_or_an(word: str) -> str:
+    """``word`` with its indefinite article: "an int64", "a float64"."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

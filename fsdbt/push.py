@@ -21,6 +21,7 @@ PushResult(view='driver_hourly_stats', rows=1, to='online_and_offline', written=
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -37,7 +38,7 @@ import pyarrow as pa
 
 from fsdbt.definitions import FeatureView, Relation
 from fsdbt.dtypes import DType
-from fsdbt.errors import ConfigError, did_you_mean, hint, one_of
+from fsdbt.errors import ConfigError, WarehouseError, a_or_an, did_you_mean, hint, one_of
 
 if TYPE_CHECKING:
     from fsdbt.online.base import OnlineStore
@@ -298,7 +299,7 @@ def validate(view: FeatureView, rows: Any, *, now: datetime | None = None,
                 try:
                     values.append(convert(value))
                 except (ValueError, TypeError, ArithmeticError) as exc:  # decimal errors are ArithmeticErrors
-                    raise PushError(f"row {i}: column '{name}' must be a {dtype} value "
+                    raise PushError(f"row {i}: column '{name}' must be {a_or_an(str(dtype))} value "
                                     f"({col.data_type or dtype}): {exc}", column=name, row=i) from None
         try:
             arrays[name] = pa.array(values, _ARROW[dtype])
@@ -386,23 +387,56 @@ def push_table_relation(view: FeatureView) -> Relation:
 
 
 def append_to_warehouse(warehouse: Warehouse, view: FeatureView, table: pa.Table) -> Relation:
-    """Append rows to ``fsdbt_push_<view>`` (created on first use) through a temporary table."""
+    """Append rows to ``fsdbt_push_<view>`` (created on first use) through a temporary table.
+
+    Names are written as dbt writes the view's own (``fsdbt.sqlnames``): on Snowflake a plain
+    name is folded to upper case, so the table is ``FSDBT_PUSH_<VIEW>`` with ``DRIVER_ID``-style
+    columns, which ``adapter.get_relation`` in ``fsdbt.pushed_rows`` and unquoted column names
+    in the view's model find; a quoted lower-case name would be another object there.
+    """
     from sqlglot import exp
+
+    from fsdbt.sqlnames import ident, normalize
+    from fsdbt.sqlnames import table as table_name
 
     target = push_table_relation(view)
     staging = Relation(None, None, f"fsdbt_push_stage_{uuid.uuid4().hex[:12]}")
     dialect = warehouse.DIALECT
-    warehouse.load_arrow(table, staging, temporary=True)
-    name = exp.table_(target.identifier, db=target.schema, catalog=target.database, quoted=True).sql(dialect)
-    stage = exp.table_(staging.identifier, quoted=True).sql(dialect)
-    cols = ", ".join(exp.to_identifier(c, quoted=True).sql(dialect) for c in table.schema.names)
+    names = [normalize(c, dialect) for c in table.schema.names]
+    name = table_name(target, dialect).sql(dialect)
+    stage = table_name(staging, dialect).sql(dialect)
+    cols = ", ".join(ident(c, dialect).sql(dialect) for c in names)
     if target.schema:
-        schema = exp.table_(target.schema, db=target.database, quoted=True).sql(dialect)
+        # PostgreSQL's CREATE SCHEMA takes no database part (a connection is one database).
+        database = ident(target.database, dialect) if target.database and dialect != "postgres" else None
+        schema = exp.Table(this=ident(target.schema, dialect), db=database).sql(dialect)
         warehouse.execute(f"create schema if not exists {schema}")
-    warehouse.execute(f"create table if not exists {name} as select {cols} from {stage} where 1 = 0")
-    warehouse.execute(f"insert into {name} ({cols}) select {cols} from {stage}")
-    warehouse.execute(f"drop table if exists {stage}")
+    try:
+        warehouse.load_arrow(table.rename_columns(names), staging, temporary=True)
+        existing = _push_table_columns(warehouse, target)
+        if not existing:
+            try:
+                warehouse.execute(f"create table if not exists {name} as select {cols} from {stage} where 1 = 0")
+            except WarehouseError:
+                if not _push_table_columns(warehouse, target):  # not a race with another first push
+                    raise
+        # The view gained a column since the table was made: add it (older rows read NULL).
+        for column, dtype in zip(names, table.schema.types):
+            if existing and column.lower() not in existing:
+                warehouse.execute(f"alter table {name} add column if not exists "
+                                  f"{ident(column, dialect).sql(dialect)} {warehouse.column_type(dtype)}")
+        # One statement: the rows are appended all together or not at all.
+        warehouse.execute(f"insert into {name} ({cols}) select {cols} from {stage}")
+    finally:
+        with contextlib.suppress(WarehouseError):  # temporary: it goes with the session anyway
+            warehouse.execute(f"drop table if exists {stage}")
     return target
+
+
+def _push_table_columns(warehouse: Warehouse, target: Relation) -> set[str]:
+    from fsdbt.registry import catalog_key
+
+    return {c.name.lower() for c in warehouse.columns([target]).get(catalog_key(target), [])}
 
 
 # -- the whole push ------------------------------------------------------------------------------

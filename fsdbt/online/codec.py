@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from fsdbt.definitions import FeatureView
 from fsdbt.dtypes import DType
-from fsdbt.errors import FsdbtError, OnlineStoreError
+from fsdbt.errors import FsdbtError, OnlineStoreError, a_or_an
 
 EVENT_FIELD = "_event_ts"
 CREATED_FIELD = "_created_ts"
@@ -109,7 +109,7 @@ def key_text(value: Any, dtype: DType, column: str) -> str | None:
         if dtype == DType.DECIMAL:
             return _decimal_text(Decimal(str(value)))
     except (ValueError, TypeError, InvalidOperation, AttributeError):
-        raise EntityKeyError(f"join key '{column}' must be a {dtype} value; got {value!r}") from None
+        raise EntityKeyError(f"join key '{column}' must be {a_or_an(str(dtype))} value; got {value!r}") from None
     return _generic_text(value)
 
 

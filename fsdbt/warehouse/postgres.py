@@ -74,8 +74,7 @@ class PostgresWarehouse(Warehouse):
                 cur.itersize = batch_size
                 cur.execute(sql)
                 first = cur.fetchmany(batch_size)
-                schema = pa.schema([(d.name, _OID_TYPES.get(d.type_code, pa.string()))
-                                    for d in cur.description or []])
+                schema = pa.schema([(d.name, _arrow_type(d)) for d in cur.description or []])
                 rows = first
                 while rows:
                     yield _batch(rows, schema)
@@ -100,6 +99,9 @@ class PostgresWarehouse(Warehouse):
                 if rows:
                     found[catalog_key(relation)] = [Column(n, normalize(t), t) for n, t in rows]
         return found
+
+    def column_type(self, dtype: pa.DataType) -> str:
+        return _pg_type(dtype)
 
     def load_arrow(self, table: pa.Table | pa.RecordBatchReader, relation: Relation, *,
                    temporary: bool = False) -> None:
@@ -126,6 +128,16 @@ class PostgresWarehouse(Warehouse):
 
     def close(self) -> None:
         self.con.close()
+
+
+def _arrow_type(column: Any) -> pa.DataType:
+    """The Arrow type of a result column. ``numeric(p, s)`` is an exact decimal, as DuckDB and
+    Snowflake return it (psycopg2's ``Decimal`` values do not fit the float64 of ``_OID_TYPES``,
+    so ``_batch`` fell back to text); an unconstrained ``numeric`` keeps that mapping."""
+    if column.type_code == 1700 and column.precision is not None and 0 <= column.scale <= column.precision <= 76:
+        return pa.decimal128(column.precision, column.scale) if column.precision <= 38 else \
+            pa.decimal256(column.precision, column.scale)
+    return _OID_TYPES.get(column.type_code, pa.string())
 
 
 def _pg_type(dtype: pa.DataType) -> str:

@@ -114,6 +114,9 @@ class SnowflakeWarehouse(Warehouse):
                                                        normalize(str(t)), str(t)) for n, t in rows]
         return found
 
+    def column_type(self, dtype: pa.DataType) -> str:
+        return _sf_type(dtype)
+
     def load_arrow(self, table: pa.Table | pa.RecordBatchReader, relation: Relation, *,
                    temporary: bool = False) -> None:
         """Create the table from the Arrow schema, then load it: bound INSERTs for small

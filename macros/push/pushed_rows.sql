@@ -27,7 +27,9 @@
   {%- set relation = adapter.get_relation(database=node.database, schema=node.schema,
                                           identifier='fsdbt_push_' ~ view_name) -%}
   {%- if relation is none -%}{{ return(fsdbt._pushed_rows_empty(columns)) }}{%- endif -%}
-  {{ return(fsdbt._pushed_rows_select(columns, relation)) }}
+  {%- set present = [] -%}
+  {%- for c in adapter.get_columns_in_relation(relation) -%}{%- do present.append(c.name | lower) -%}{%- endfor -%}
+  {{ return(fsdbt._pushed_rows_select(columns, relation, present)) }}
 {%- endmacro %}
 
 
@@ -43,7 +45,11 @@
   {%- if files | length == 0 -%}{{ return(fsdbt._pushed_rows_empty(columns)) }}{%- endif -%}
   {%- set quoted = [] -%}
   {%- for f in files -%}{%- do quoted.append(fsdbt._pushed_rows_literal(f)) -%}{%- endfor -%}
-  {{ return(fsdbt._pushed_rows_select(columns, "read_parquet([" ~ quoted | join(', ') ~ "], union_by_name = true)")) }}
+  {%- set source = "read_parquet([" ~ quoted | join(', ') ~ "], union_by_name = true)" -%}
+  {%- set described = run_query("describe select * from " ~ source) -%}
+  {%- set present = [] -%}
+  {%- for name in described.columns[0].values() -%}{%- do present.append(name | lower) -%}{%- endfor -%}
+  {{ return(fsdbt._pushed_rows_select(columns, source, present)) }}
 {%- endmacro %}
 
 
@@ -83,12 +89,27 @@
 {%- endmacro %}
 
 
-{% macro _pushed_rows_select(columns, relation) -%}
+{% macro _pushed_rows_select(columns, relation, present) -%}
+  {#- A column the view gained after the rows were pushed is NULL in them (`present`: the
+      lower-cased names the pushed rows have). -#}
   {%- set items = [] -%}
   {%- for c in columns -%}
-    {%- do items.append(fsdbt._pushed_rows_cast(adapter.quote(c.name), c.data_type) ~ " as " ~ adapter.quote(c.name)) -%}
+    {%- set name = fsdbt._pushed_rows_ident(c.name) -%}
+    {%- set value = name if (c.name | lower) in present else "null" -%}
+    {%- do items.append(fsdbt._pushed_rows_cast(value, c.data_type) ~ " as " ~ name) -%}
   {%- endfor -%}
   {{ return("(select " ~ items | join(', ') ~ " from " ~ relation ~ ") as fsdbt_pushed_rows") }}
+{%- endmacro %}
+
+
+{% macro _pushed_rows_ident(name) -%}
+  {#- A column as dbt creates it from an unquoted name: Snowflake folds a plain name to upper
+      case (and the push table is written so, see fsdbt/sqlnames.py), so it is quoted upper-cased
+      there; a quoted "driver_id" would be another column, which `select driver_id` cannot find. -#}
+  {%- if target.type == 'snowflake' and modules.re.match('^[A-Za-z_][A-Za-z0-9_$]*$', name) -%}
+    {{ return(adapter.quote(name | upper)) }}
+  {%- endif -%}
+  {{ return(adapter.quote(name)) }}
 {%- endmacro %}
 
 
@@ -96,7 +117,7 @@
   {%- if columns | length == 0 -%}{{ return("(select 1 as fsdbt_placeholder where 1 = 0) as fsdbt_pushed_rows") }}{%- endif -%}
   {%- set items = [] -%}
   {%- for c in columns -%}
-    {%- do items.append(fsdbt._pushed_rows_cast("null", c.data_type) ~ " as " ~ adapter.quote(c.name)) -%}
+    {%- do items.append(fsdbt._pushed_rows_cast("null", c.data_type) ~ " as " ~ fsdbt._pushed_rows_ident(c.name)) -%}
   {%- endfor -%}
   {{ return("(select " ~ items | join(', ') ~ " where 1 = 0) as fsdbt_pushed_rows") }}
 {%- endmacro %}

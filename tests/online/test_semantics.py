@@ -126,7 +126,7 @@ def test_key_values_are_coerced_by_key_type(store: OnlineStore) -> None:
     res = store.read([ViewRead(view)], [{"driver_id": "1001"}, {"driver_id": 1001.0}], T0)
     assert res.to_dict() == {"driver_id": [1001, 1001], "conv_rate": [None, None], "trips": [1, 1],
                              "city": [None, None]}
-    with pytest.raises(EntityKeyError, match="join key 'driver_id' must be a int64 value; got 'abc'"):
+    with pytest.raises(EntityKeyError, match="join key 'driver_id' must be an int64 value; got 'abc'"):
         store.read([ViewRead(view)], [{"driver_id": "abc"}], T0)
     with pytest.raises(EntityKeyError, match="missing join key 'driver_id'"):
         store.read([ViewRead(view)], [{"rider_id": 1}], T0)
