@@ -98,7 +98,8 @@
     {%- set value = name if (c.name | lower) in present else "null" -%}
     {%- do items.append(fsdbt._pushed_rows_cast(value, c.data_type) ~ " as " ~ name) -%}
   {%- endfor -%}
-  {{ return("(select " ~ items | join(', ') ~ " from " ~ relation ~ ") as fsdbt_pushed_rows") }}
+  {#- distinct: a push sent again (a client retrying after a timeout) logs the same rows twice. -#}
+  {{ return("(select distinct " ~ items | join(', ') ~ " from " ~ relation ~ ") as fsdbt_pushed_rows") }}
 {%- endmacro %}
 
 

@@ -79,12 +79,16 @@ def test_pushed_offline_rows_reach_the_point_in_time_join_after_dbt_build(privat
     pushed_at = requested_at - timedelta(seconds=1)
     with FeatureStore(REPO, PROFILES, "dev") as store:
         features = store.get_feature_view("driver_hourly_stats").feature_names
-        row = {"driver_id": driver_id, "event_timestamp": pushed_at.isoformat(), **dict.fromkeys(features)}
+        row = {"driver_id": driver_id, "event_timestamp": pushed_at.isoformat(), **dict.fromkeys(features),
+               "loaded_at": pushed_at.isoformat()}
         row.update(conv_rate=0.123456, avg_daily_trips=77)
         result = store.push("driver_hourly_stats", [row], to="offline")
+        # A client that timed out sends the same push again: the log holds the row twice, and the
+        # view (whose structural check refuses duplicated keys) must still build, with it once.
+        retried = store.push("driver_hourly_stats", [row], to="offline")
     assert result.rows == 1 and result.written == 0
-    files = list((Path(env["FSDBT_PUSH_LOG_DIR"]) / "driver_hourly_stats").glob("*.parquet"))
-    assert len(files) == 1 and str(files[0]) == result.offline
+    files = sorted((Path(env["FSDBT_PUSH_LOG_DIR"]) / "driver_hourly_stats").glob("*.parquet"))
+    assert len(files) == 2 and {str(f) for f in files} == {result.offline, retried.offline}
     assert not [p for p in files[0].parent.iterdir() if p.name.endswith(".tmp")]
 
     build = run_dbt(["build", "--project-dir", str(REPO), "--profiles-dir", str(PROFILES), "--quiet",
