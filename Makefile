@@ -51,9 +51,11 @@ lint: install
 
 ## Benchmarks, each figure beside its raw limit (docs/performance.md); JSON in benchmarks/results/.
 bench: install
+	@bash scripts/ensure-bench-tools.sh
 	$(PY) benchmarks/run.py
 
 bench-quick: install
+	@bash scripts/ensure-bench-tools.sh
 	$(PY) benchmarks/run.py --quick
 
 clean:

@@ -9,6 +9,7 @@ from outside (``wait4``). The raw sides import only duckdb, pyarrow and redis.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -416,8 +417,9 @@ def _wrk(port: int, docs: list[bytes], clients: int, seconds: int) -> dict[str, 
             "errors": int(errors.group(1)) if errors else 0, "client": f"wrk -t 2 -c {clients} -d {seconds}s"}
 
 
-def _serve_command(port: int, ds: Dataset) -> list[str] | None:
-    """``fsdbt serve`` with the options its --help offers, or None when the command does not exist."""
+def _serve_command(port: int, ds: Dataset, workers: int = 1) -> list[str] | None:
+    """``fsdbt serve`` with the options its --help offers, or None when the command does not exist
+    (or, for ``workers`` > 1, has no --workers)."""
     import subprocess
 
     exe = str(Path(sys.executable).with_name("fsdbt"))
@@ -427,20 +429,93 @@ def _serve_command(port: int, ds: Dataset) -> list[str] | None:
         return None
     help_text = probe.stdout
     command = [exe, "serve"]
+    # Log level info: each worker logs its "Application startup complete", which _start_server counts.
     for flag, value in (("--host", "127.0.0.1"), ("--port", str(port)), ("--project-dir", str(ds.project_dir)),
-                        ("--profiles-dir", str(PROFILES)), ("--target", "redis"), ("--log-level", "warning")):
+                        ("--profiles-dir", str(PROFILES)), ("--target", "redis"), ("--log-level", "info")):
         if flag in help_text:
             command += [flag, value]
+    if "--no-access-log" in help_text:
+        command.append("--no-access-log")
     if "--port" not in help_text:
         return None
+    if workers > 1:
+        if "--workers" not in help_text:
+            return None
+        command += ["--workers", str(workers)]
     return command
+
+
+class NotServing(Exception):
+    """``fsdbt serve`` did not come up; the message says why."""
+
+
+def _start_server(command: list[str], port: int, workers: int = 1) -> tuple[Any, HttpClient, int]:
+    """Start ``fsdbt serve``; wait until it accepts a connection and, with several workers, until
+    their log says they have started (the supervisor listens before they are ready).
+
+    Returns (process, connected client, workers whose startup the log confirmed), or raises
+    NotServing after stopping what it started.
+    """
+    import subprocess
+    import tempfile
+
+    # A file, not a pipe: nobody reads it once the server runs. The server keeps its own descriptor.
+    with tempfile.TemporaryFile() as log_file:
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log_file, env=os.environ.copy())
+
+        def server_log() -> str:
+            log_file.seek(0)
+            return log_file.read().decode(errors="replace")
+
+        def fail(reason: str) -> NotServing:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+            return NotServing(f"{reason}: {server_log()[-2000:]}")
+
+        client = None
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise fail(f"`fsdbt serve` exited with {server.returncode}")
+            if client is None:
+                with contextlib.suppress(OSError):
+                    client = HttpClient(port)
+            started = server_log().count("Application startup complete")
+            if client is not None and (workers == 1 or started >= workers):
+                return server, client, max(started, 1)
+            if time.monotonic() > deadline:
+                if client is None:
+                    raise fail("`fsdbt serve` did not listen within 60 s")
+                return server, client, started  # listening; the caller records how many workers the log confirmed
+            time.sleep(0.2)
+
+
+def _peak_rss_tree(pid: int) -> tuple[float, int] | None:
+    """Sum of the peak RSS (VmHWM, MB) of a process and its descendants (shared pages count in
+    each), and their number, read while they run: with --workers, wait4 on the supervisor gives
+    the largest single process only."""
+    total_kb = processes = 0
+    pending = [pid]
+    try:
+        while pending:
+            current = pending.pop()
+            processes += 1
+            with open(f"/proc/{current}/status", encoding="utf-8") as fh:
+                total_kb += next((int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM:")), 0)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="utf-8") as fh:
+                    pending += [int(c) for c in fh.read().split()]
+    except (OSError, ValueError):
+        return None
+    return round(total_kb / 1024, 1), processes
 
 
 def _stop(proc: Any, sig: int) -> float | None:
     """Stop a child we started and return its peak RSS in MB (from wait4, so it is its own)."""
     import signal
 
-    proc.send_signal(sig)
+    os.kill(proc.pid, sig)  # not proc.send_signal: it would reap an exited child before wait4 reads it
     deadline = time.monotonic() + 15
     while True:
         pid, _, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -448,14 +523,13 @@ def _stop(proc: Any, sig: int) -> float | None:
             proc.returncode = 0
             return round(usage.ru_maxrss / 1024, 1)
         if time.monotonic() > deadline:
-            proc.send_signal(signal.SIGKILL)
+            os.kill(proc.pid, signal.SIGKILL)
             deadline = time.monotonic() + 15
         time.sleep(0.05)
 
 
 def http_both(ds: Dataset, cfg: dict[str, Any]) -> dict[str, Any]:
     import signal
-    import subprocess
 
     from harness import free_port
 
@@ -485,22 +559,13 @@ def http_both(ds: Dataset, cfg: dict[str, Any]) -> dict[str, Any]:
             "entities": {"driver_id": [r["driver_id"] for r in rows], "customer_id": [r["customer_id"] for r in rows]},
         }).encode() for rows in entity_sets]
 
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+    try:
+        server, client, _ = _start_server(command, port)
+    except NotServing as exc:
+        return {"available": False, "reason": str(exc)}
     out: dict[str, Any] = {"available": True, "command": " ".join(Path(c).name if i == 0 else c
                                                                for i, c in enumerate(command))}
     try:
-        client = None
-        deadline = time.monotonic() + 60
-        while client is None:
-            if server.poll() is not None:
-                err = server.stderr.read().decode()[-2000:] if server.stderr else ""
-                return {"available": False, "reason": f"`fsdbt serve` exited with {server.returncode}: {err}"}
-            try:
-                client = HttpClient(port)
-            except OSError:
-                if time.monotonic() > deadline:
-                    return {"available": False, "reason": "`fsdbt serve` did not listen within 60 s"}
-                time.sleep(0.2)
         requests: list[bytes] = []
         docs: list[bytes] = []
         for separator in (":", "."):  # Feast's view:feature first
@@ -538,21 +603,56 @@ def http_both(ds: Dataset, cfg: dict[str, Any]) -> dict[str, Any]:
             "raw_p50_ms": percentile(inproc, 0.5), "raw_p99_ms": percentile(inproc, 0.99),
         })
         client.sock.close()
-        # Sixteen clients, each on its own keep-alive connection, closed loop: wrk (C) when it
-        # is installed, so that the client does not take the CPU the server needs; else asyncio.
         for clients in cfg["concurrency"]:
-            if clients == 1:
-                continue
-            if shutil.which("wrk"):
-                out[f"c{clients}"] = _wrk(port, docs, clients, cfg["wrk_seconds"])
-                continue
-            _concurrent(port, requests, clients, max(5, cfg["warmup"] // clients))
-            lat, wall = _concurrent(port, requests, clients, max(20, cfg["requests"] // clients))
-            out[f"c{clients}"] = {"p50_ms": percentile(lat, 0.5), "p99_ms": percentile(lat, 0.99),
-                                  "req_per_s": len(lat) / wall, "requests": len(lat), "client": "python asyncio"}
+            if clients > 1:
+                out[f"c{clients}"] = {**_load(port, docs, requests, clients, cfg), "workers": 1}
     finally:
         out["server_peak_rss_mb"] = _stop(server, signal.SIGINT)
+
+    # The most clients again, on a second server with --workers 2: req/s should grow with workers.
+    clients = max(cfg["concurrency"])
+    out[f"c{clients}_w2"] = _two_workers(ds, docs, requests, clients, cfg)
     return out
+
+
+def _load(port: int, docs: list[bytes], requests: list[bytes], clients: int, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Closed-loop clients, each on its own keep-alive connection: wrk (C) when it is installed,
+    so that the client does not take the CPU the server needs; else asyncio in this process."""
+    if shutil.which("wrk"):
+        return _wrk(port, docs, clients, cfg["wrk_seconds"])
+    _concurrent(port, requests, clients, max(5, cfg["warmup"] // clients))
+    lat, wall = _concurrent(port, requests, clients, max(20, cfg["requests"] // clients))
+    return {"p50_ms": percentile(lat, 0.5), "p99_ms": percentile(lat, 0.99), "req_per_s": len(lat) / wall,
+            "requests": len(lat), "client": "python asyncio (wrk is not installed)"}
+
+
+def _two_workers(ds: Dataset, docs: list[bytes], requests: list[bytes], clients: int,
+                 cfg: dict[str, Any]) -> dict[str, Any]:
+    import signal
+
+    from harness import free_port
+
+    port = free_port()
+    command = _serve_command(port, ds, workers=2)
+    if command is None:
+        return {"available": False, "reason": "`fsdbt serve --help` offers no --workers"}
+    try:
+        server, client, started = _start_server(command, port, workers=2)
+    except NotServing as exc:
+        return {"available": False, "reason": str(exc)[:500]}
+    result: dict[str, Any] = {"available": True, "workers": 2, "workers_started": started}
+    try:
+        status, body = client.post(requests[0])
+        client.sock.close()
+        if status != 200:
+            return {**result, "available": False, "reason": f"HTTP {status}: {body[:300].decode(errors='replace')}"}
+        result.update(_load(port, docs, requests, clients, cfg))
+        tree = _peak_rss_tree(server.pid)
+        if tree:
+            result["server_peak_rss_mb"], result["server_processes"] = tree  # sum over the processes
+    finally:
+        result["largest_process_peak_rss_mb"] = _stop(server, signal.SIGINT)
+    return result
 
 
 KINDS = {
