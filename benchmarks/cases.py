@@ -16,6 +16,7 @@ import random
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -383,10 +384,9 @@ def _concurrent(port: int, requests: list[bytes], clients: int, per_client: int)
     return latencies, time.perf_counter() - started
 
 
-def _wrk(port: int, docs: list[bytes], clients: int, seconds: int) -> dict[str, Any]:
-    """``wrk`` with a Lua script rotating the request bodies; its latency percentiles and req/s."""
-    import re
-    import subprocess
+@contextlib.contextmanager
+def _wrk_script(docs: list[bytes]) -> Iterator[str]:
+    """A ``wrk`` Lua script rotating the request bodies (a temporary file, removed on exit)."""
     import tempfile
 
     lines = ["local bodies = {"] + [f"  {json.dumps(d.decode())}," for d in docs] + ["}"]
@@ -397,12 +397,18 @@ def _wrk(port: int, docs: list[bytes], clients: int, seconds: int) -> dict[str, 
         fh.write("\n".join(lines) + "\n")
         script = fh.name
     try:
-        warm = ["wrk", "-t", "2", "-c", str(clients), "-d", "1s", "-s", script, f"http://127.0.0.1:{port}"]
-        subprocess.run(warm, capture_output=True, check=True)
-        text = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "--latency", "-s", script,
-                               f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
+        yield script
     finally:
         os.unlink(script)
+
+
+def _wrk(port: int, script: str, clients: int, seconds: int) -> dict[str, Any]:
+    """One ``wrk`` run: its latency percentiles, req/s and non-2xx responses."""
+    import re
+    import subprocess
+
+    text = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds}s", "--latency", "-s", script,
+                           f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True).stdout
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
     def pct(label: str) -> float:
@@ -414,7 +420,7 @@ def _wrk(port: int, docs: list[bytes], clients: int, seconds: int) -> dict[str, 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", text)
     return {"p50_ms": pct("50"), "p99_ms": pct("99"), "req_per_s": float(rate.group(1)) if rate else None,
-            "errors": int(errors.group(1)) if errors else 0, "client": f"wrk -t 2 -c {clients} -d {seconds}s"}
+            "errors": int(errors.group(1)) if errors else 0}
 
 
 def _serve_command(port: int, ds: Dataset, workers: int = 1) -> list[str] | None:
@@ -565,6 +571,8 @@ def http_both(ds: Dataset, cfg: dict[str, Any]) -> dict[str, Any]:
         return {"available": False, "reason": str(exc)}
     out: dict[str, Any] = {"available": True, "command": " ".join(Path(c).name if i == 0 else c
                                                                for i, c in enumerate(command))}
+    server2: Any = None  # the --workers 2 server, while it runs
+    two: dict[str, Any] = {}
     try:
         requests: list[bytes] = []
         docs: list[bytes] = []
@@ -603,31 +611,80 @@ def http_both(ds: Dataset, cfg: dict[str, Any]) -> dict[str, Any]:
             "raw_p50_ms": percentile(inproc, 0.5), "raw_p99_ms": percentile(inproc, 0.99),
         })
         client.sock.close()
-        for clients in cfg["concurrency"]:
-            if clients > 1:
-                out[f"c{clients}"] = {**_load(port, docs, requests, clients, cfg), "workers": 1}
+        # Many clients: the most clients on this server and, at the same time, on a second one with
+        # --workers 2 (req/s should grow with workers), in alternating rounds so that a change in the
+        # machine's load hits both alike; fewer (but > 1) clients on this server alone.
+        most = max(cfg["concurrency"])
+        for clients in sorted(c for c in cfg["concurrency"] if 1 < c < most):
+            out[f"c{clients}"] = {**_load_rounds({"w1": port}, docs, requests, clients, cfg)["w1"], "workers": 1}
+        if most > 1:
+            server2, two, port2 = _start_two_workers(ds, requests[0])
+            out[f"c{most}_w2"] = two
+            ports = {"w1": port, "w2": port2} if server2 is not None else {"w1": port}
+            loads = _load_rounds(ports, docs, requests, most, cfg)
+            out[f"c{most}"] = {**loads["w1"], "workers": 1}
+            if "w2" in loads:
+                two.update(loads["w2"])
     finally:
-        out["server_peak_rss_mb"] = _stop(server, signal.SIGINT)
-
-    # The most clients again, on a second server with --workers 2: req/s should grow with workers.
-    clients = max(cfg["concurrency"])
-    out[f"c{clients}_w2"] = _two_workers(ds, docs, requests, clients, cfg)
+        try:
+            if server2 is not None:
+                tree = _peak_rss_tree(server2.pid)
+                if tree:
+                    two["server_peak_rss_mb"], two["server_processes"] = tree  # sum over the processes
+                two["largest_process_peak_rss_mb"] = _stop(server2, signal.SIGINT)
+        finally:
+            out["server_peak_rss_mb"] = _stop(server, signal.SIGINT)
     return out
 
 
-def _load(port: int, docs: list[bytes], requests: list[bytes], clients: int, cfg: dict[str, Any]) -> dict[str, Any]:
-    """Closed-loop clients, each on its own keep-alive connection: wrk (C) when it is installed,
-    so that the client does not take the CPU the server needs; else asyncio in this process."""
-    if shutil.which("wrk"):
-        return _wrk(port, docs, clients, cfg["wrk_seconds"])
-    _concurrent(port, requests, clients, max(5, cfg["warmup"] // clients))
-    lat, wall = _concurrent(port, requests, clients, max(20, cfg["requests"] // clients))
-    return {"p50_ms": percentile(lat, 0.5), "p99_ms": percentile(lat, 0.99), "req_per_s": len(lat) / wall,
-            "requests": len(lat), "client": "python asyncio (wrk is not installed)"}
+def _load_rounds(ports: dict[str, int], docs: list[bytes], requests: list[bytes], clients: int,
+                 cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Closed-loop clients, each on its own keep-alive connection, against each server of ``ports``
+    (label -> port) in ``cfg["wrk_rounds"]`` alternating rounds (A B, B A, A B, ...) after a warm-up of
+    each: wrk (C) when it is installed, so that the client does not take the CPU the servers need;
+    else asyncio in this process.
+
+    Per label: req/s of the median round (by req/s) with that round's p50/p99, every round's
+    figures (``rounds``) and the non-2xx responses over all rounds.
+    """
+    rounds, seconds = cfg["wrk_rounds"], cfg["wrk_round_seconds"]
+    labels = list(ports)
+    got: dict[str, list[dict[str, Any]]] = {label: [] for label in labels}
+    with contextlib.ExitStack() as stack:
+        if shutil.which("wrk"):
+            script = stack.enter_context(_wrk_script(docs))
+            client = f"wrk -t 2 -c {clients} -d {seconds}s"
+
+            def one(port: int, warm: bool) -> dict[str, Any]:
+                return _wrk(port, script, clients, 1 if warm else seconds)
+        else:
+            client = "python asyncio (wrk is not installed)"
+
+            def one(port: int, warm: bool) -> dict[str, Any]:
+                per_client = max(5, cfg["warmup"] // clients) if warm else max(20, cfg["requests"] // clients // rounds)
+                lat, wall = _concurrent(port, requests, clients, per_client)
+                return {"p50_ms": percentile(lat, 0.5), "p99_ms": percentile(lat, 0.99), "req_per_s": len(lat) / wall,
+                        "requests": len(lat), "errors": 0}
+
+        for label in labels:
+            one(ports[label], True)
+        for r in range(rounds):
+            for position, label in enumerate(labels if r % 2 == 0 else labels[::-1]):
+                got[label].append({**one(ports[label], False), "round": r, "position": position})
+    out: dict[str, dict[str, Any]] = {}
+    for label, runs in got.items():
+        rated = sorted((x for x in runs if x["req_per_s"] is not None), key=lambda x: x["req_per_s"])
+        median = rated[(len(rated) - 1) // 2] if rated else {"p50_ms": None, "p99_ms": None, "req_per_s": None}
+        out[label] = {"p50_ms": median["p50_ms"], "p99_ms": median["p99_ms"], "req_per_s": median["req_per_s"],
+                      "errors": sum(x["errors"] for x in runs), "client": client,
+                      "alternating_with": [other for other in labels if other != label],
+                      "round_seconds": seconds if client.startswith("wrk") else None, "rounds": runs}
+    return out
 
 
-def _two_workers(ds: Dataset, docs: list[bytes], requests: list[bytes], clients: int,
-                 cfg: dict[str, Any]) -> dict[str, Any]:
+def _start_two_workers(ds: Dataset, request: bytes) -> tuple[Any, dict[str, Any], int]:
+    """``fsdbt serve --workers 2`` on a free port, checked with one request: (process, record, port),
+    or (None, record saying why, port) with nothing left running."""
     import signal
 
     from harness import free_port
@@ -635,24 +692,22 @@ def _two_workers(ds: Dataset, docs: list[bytes], requests: list[bytes], clients:
     port = free_port()
     command = _serve_command(port, ds, workers=2)
     if command is None:
-        return {"available": False, "reason": "`fsdbt serve --help` offers no --workers"}
+        return None, {"available": False, "reason": "`fsdbt serve --help` offers no --workers"}, port
     try:
         server, client, started = _start_server(command, port, workers=2)
     except NotServing as exc:
-        return {"available": False, "reason": str(exc)[:500]}
+        return None, {"available": False, "reason": str(exc)[:500]}, port
     result: dict[str, Any] = {"available": True, "workers": 2, "workers_started": started}
     try:
-        status, body = client.post(requests[0])
+        status, body = client.post(request)
         client.sock.close()
-        if status != 200:
-            return {**result, "available": False, "reason": f"HTTP {status}: {body[:300].decode(errors='replace')}"}
-        result.update(_load(port, docs, requests, clients, cfg))
-        tree = _peak_rss_tree(server.pid)
-        if tree:
-            result["server_peak_rss_mb"], result["server_processes"] = tree  # sum over the processes
-    finally:
-        result["largest_process_peak_rss_mb"] = _stop(server, signal.SIGINT)
-    return result
+    except BaseException:
+        _stop(server, signal.SIGINT)
+        raise
+    if status != 200:
+        return None, {**result, "available": False, "reason": f"HTTP {status}: {body[:300].decode(errors='replace')}",
+                      "largest_process_peak_rss_mb": _stop(server, signal.SIGINT)}, port
+    return server, result, port
 
 
 KINDS = {

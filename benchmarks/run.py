@@ -77,6 +77,11 @@ REPS: dict[str, dict[str, Any]] = {
     "quick": {"pit": (1, 1, 3), "pit_large": (1, 1, 2), "sync": (2, 0, 1), "sync_1m": (1, 0, 1),
               "online": {1: (200, 2000, 4), 100: (50, 500, 4)}, "http": {1: (200, 1500, 3), 100: (50, 400, 2)}},
 }
+# http at 16 clients: the 1-worker and the 2-worker servers run side by side and take turns under
+# wrk, rounds of this many seconds (1 worker first in even rounds, 2 workers first in odd ones),
+# after a 1 s warm-up of each; each side's figure is its median round.
+HTTP_ROUNDS: dict[str, dict[str, int]] = {"full": {"wrk_rounds": 3, "wrk_round_seconds": 2},
+                                          "quick": {"wrk_rounds": 3, "wrk_round_seconds": 1}}
 
 
 # -- environment -----------------------------------------------------------------------------------
@@ -236,7 +241,7 @@ def run_case(case: Case, ds: Dataset, mode: str, redis_url: str | None) -> dict[
     else:
         warmup, requests, blocks = reps["http"][case.params["entities"]]
         out, rss = child("http", "both", {**base, "warmup": warmup, "requests": requests, "blocks": blocks,
-                                          "concurrency": [1, 16], "wrk_seconds": 3 if mode == "quick" else 5})
+                                          "concurrency": [1, 16], **HTTP_ROUNDS[mode]})
         if not out.get("available"):
             fig = {"value": None, "unit": "ms (p99)", "raw": None, "ratio": None, "available": False,
                    "reason": out.get("reason"), "peak_rss_mb": None, "runs": [], "met": None}
@@ -284,7 +289,13 @@ def _workers_text(fig: dict[str, Any]) -> str:
     elif w2:
         text += f", 2 workers n/a ({str(w2.get('reason', ''))[:60]})"
     client = c16.get("client", "")
-    return text + f" (client: {'wrk' if client.startswith('wrk') else client})"
+    text += f" (client: {'wrk' if client.startswith('wrk') else client}"
+    rounds = c16.get("rounds")
+    if rounds:  # records before the alternating rounds have one long run per server
+        length = f"{c16['round_seconds']} s " if c16.get("round_seconds") else ""
+        paired = "alternating " if w2 and w2.get("rounds") else ""
+        text += f"; median of {len(rounds)} {paired}{length}rounds"
+    return text + ")"
 
 
 # -- output --------------------------------------------------------------------------------------------
