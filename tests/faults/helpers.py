@@ -143,6 +143,10 @@ def kill_mid_stream(project: SyncProject, server: RedisServer, client: Any, pref
             # A full refresh first deletes what an abandoned one left: count from its new generation.
             wait_for(lambda: client.hget(gen_key, "building") not in (None, building), proc, "a new generation")
             base = int(client.dbsize())
+        elif building is not None:
+            # An incremental sync first removes what an abandoned full refresh left: count from then.
+            wait_for(lambda: client.hget(gen_key, "building") is None, proc, "the abandoned generation removed")
+            base = int(client.dbsize())
         wait_for(lambda: int(client.dbsize()) >= base + share * new_keys, proc,
                  f"{share:.0%} of {new_keys} new keys")
         proc.send_signal(signal.SIGKILL)

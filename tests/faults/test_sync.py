@@ -95,10 +95,15 @@ def test_sigkill_at_random_points_keeps_previous_state_and_a_rerun_converges(syn
     kill_mid_stream(project, server, client, prefix, rng, N + N // 2, "--full-refresh")
     assert online_rows(client, prefix) == now
 
-    # The rerun takes over the dead sync's lock at once and converges; a second run writes nothing.
+    # The rerun takes over the dead sync's lock at once, removes the half-built generation the
+    # killed refresh left, and converges; a second run writes nothing.
     assert [r[:3] for r in rerun(project, "events")] == [("events", "ok", "incremental")]
     assert_rerun_converges(project, client, prefix)
-    # A later full refresh removes what the killed refreshes left behind.
+    current = int(client.hget(f"{prefix}:v1:events:_gen", "current"))
+    newer = [k for k in client.scan_iter(match=f"{prefix}:v1:events:g*", count=5000)
+             if int(k.decode()[len(f"{prefix}:v1:events:g"):].split(":", 1)[0]) > current]
+    assert newer == [] and client.hget(f"{prefix}:v1:events:_gen", "building") is None
+    # A later full refresh starts clean and leaves one generation.
     assert rerun(project, "events", full_refresh=True)[0][1:3] == ("ok", "full")
     assert_converged(client, prefix, wh)
     assert len(list(client.scan_iter(match=f"{prefix}:v1:events:g*", count=5000))) == N + N // 2
