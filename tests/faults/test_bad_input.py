@@ -347,6 +347,11 @@ def test_bad_push_payloads_are_refused_or_coerced_and_never_corrupt(online_demo:
             assert result.written == 0  # older than the stored row: skipped
             return
         key = expected.column("driver_id")[0].as_py()
+        if key != driver and result.written == 0:
+            # A "bad" key that is a valid id after all (negative, huge) may come up in several
+            # examples: an earlier one's newer row rightly stays.
+            return
+        assert result.written == 1
         event = expected.column("event_timestamp")[0].as_py().replace(tzinfo=timezone.utc)
         values, statuses = _read(store, key, event)
         assert values["driver_id"] == [key]

@@ -124,6 +124,8 @@ def test_redis_restarted_mid_sync_or_down_at_start(synced: Any, private_redis: C
     proc = fsdbt_background("sync", "--select", "events", env=env, cwd=project.root)
     try:
         wait_for(lambda: int(client.dbsize()) >= N + N // 8, proc, "progress")
+        # Hold the sync's next writes until Redis goes down, so that it cannot finish meanwhile.
+        client.execute_command("CLIENT", "PAUSE", "30000", "WRITE")
         client.close()
         server.stop()  # SIGTERM: Redis writes its append-only file and exits
         report.fault()
