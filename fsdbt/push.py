@@ -367,6 +367,100 @@ class PushLog:
         folder = self.view_dir(view_name)
         return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
+    def views(self) -> list[str]:
+        """The views with a push-log directory."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def compact(self, view_name: str) -> CompactResult:
+        """Merge a view's files into one, so that reads open one file instead of one per push.
+
+        The merged file is written under a temporary name, fsynced and renamed in; then the files
+        it holds are removed. ``fsdbt.pushed_rows`` globs the directory when the model runs: in
+        between it may see a row twice, and it reads distinct rows. Pushes that land meanwhile
+        are new files, left for the next compaction. Columns are unified across files (a column
+        a file lacks is NULL there); a file that cannot be read stops it before anything changes.
+        """
+        import fcntl
+
+        import pyarrow.parquet as pq
+
+        folder = self.view_dir(view_name)
+        files = self.files(view_name)
+        if len(files) < 2:
+            return CompactResult(view_name, len(files), len(files), None)
+        with open(folder / ".compact.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise PushError(f"another compaction of the push log of '{view_name}' ({folder}) is "
+                                f"running; run again when it has finished") from None
+            files = [f for f in self.files(view_name) if f.exists()]  # as they are now we hold the lock
+            if len(files) < 2:
+                return CompactResult(view_name, len(files), len(files), None)
+            schemas = []
+            for path in files:
+                try:
+                    schemas.append(pq.read_schema(path))
+                except (OSError, pa.ArrowException) as exc:
+                    raise PushError(f"push log file {path} cannot be read ({exc}); move it out of {folder} "
+                                    f"and compact again (nothing was changed)") from None
+            try:
+                schema = pa.unify_schemas(schemas, promote_options="permissive")
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise PushError(f"the push log files of '{view_name}' in {folder} disagree on a column's "
+                                f"type ({exc}); nothing was changed") from None
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+            final = folder / f"{stamp}-compacted-{uuid.uuid4().hex[:12]}.parquet"
+            tmp = folder / f".{final.name}.tmp"
+            rows = 0
+            try:
+                with open(tmp, "wb") as fh:
+                    with pq.ParquetWriter(fh, schema, compression="zstd") as writer:
+                        for path in files:
+                            for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):
+                                writer.write_table(_conform(pa.Table.from_batches([batch]), schema))
+                                rows += batch.num_rows
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, final)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            _fsync_dir(folder)
+            for path in files:
+                path.unlink(missing_ok=True)
+            _fsync_dir(folder)
+        return CompactResult(view_name, len(files), 1, str(final), rows)
+
+
+@dataclass(frozen=True)
+class CompactResult:
+    """A compaction of one view's push log: files before and after, the merged file, rows in it."""
+
+    view: str
+    files_before: int
+    files_after: int
+    merged: str | None
+    rows: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"view": self.view, "files_before": self.files_before, "files_after": self.files_after,
+                "merged": self.merged, "rows": self.rows}
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with ``schema``'s columns, in its order and types (NULL where it has none)."""
+    columns = []
+    for f in schema:
+        if f.name in table.column_names:
+            column = table.column(f.name)
+            columns.append(column if column.type == f.type else column.cast(f.type))
+        else:
+            columns.append(pa.nulls(len(table), f.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
 
 def _fsync_dir(folder: Path) -> None:
     try:

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from fsdbt.cli import catalog, demo, online, scaffold, serve, stats, training
+from fsdbt.cli import catalog, demo, online, push_log, scaffold, serve, stats, training
 from fsdbt.errors import FsdbtError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
@@ -31,6 +31,7 @@ online.register(app)
 serve.register(app)
 stats.register(app)
 app.add_typer(demo.app, name="demo")
+app.add_typer(push_log.app, name="push-log")
 
 
 def main() -> None:

@@ -10,7 +10,7 @@
   builds exactly as it would without it. Where the rows live (docs/decisions/0005-push-log.md):
   - DuckDB: Parquet files under <push log dir>/<view>/ (one per push). The directory is
     $FSDBT_PUSH_LOG_DIR, else the var fsdbt_push_log_dir, else push_log; a relative path is
-    under the project directory. The files are listed when the model compiles.
+    under the project directory. The files are globbed when the model runs.
   - other warehouses: the table fsdbt_push_<view> beside the view.
   The columns and types come from the view's yml (`columns:` with `data_type`).
 -#}
@@ -40,12 +40,11 @@
   {%- if not execute or node is none -%}{{ return(fsdbt._pushed_rows_empty(columns)) }}{%- endif -%}
   {%- set pattern = fsdbt._push_log_dir() ~ '/' ~ view_name ~ '/*.parquet' -%}
   {#- glob() lists matching files, and none at all without an error. -#}
-  {%- set found = run_query("select file from glob(" ~ fsdbt._pushed_rows_literal(pattern) ~ ") order by file") -%}
-  {%- set files = found.columns[0].values() | list -%}
-  {%- if files | length == 0 -%}{{ return(fsdbt._pushed_rows_empty(columns)) }}{%- endif -%}
-  {%- set quoted = [] -%}
-  {%- for f in files -%}{%- do quoted.append(fsdbt._pushed_rows_literal(f)) -%}{%- endfor -%}
-  {%- set source = "read_parquet([" ~ quoted | join(', ') ~ "], union_by_name = true)" -%}
+  {%- set found = run_query("select count(*) from glob(" ~ fsdbt._pushed_rows_literal(pattern) ~ ")") -%}
+  {%- if found.columns[0].values()[0] == 0 -%}{{ return(fsdbt._pushed_rows_empty(columns)) }}{%- endif -%}
+  {#- The pattern, not the list: the files are globbed again when the model runs, so a compaction
+      (fsdbt push-log compact) in between leaves nothing missing. -#}
+  {%- set source = "read_parquet(" ~ fsdbt._pushed_rows_literal(pattern) ~ ", union_by_name = true)" -%}
   {%- set described = run_query("describe select * from " ~ source) -%}
   {%- set present = [] -%}
   {%- for name in described.columns[0].values() -%}{%- do present.append(name | lower) -%}{%- endfor -%}

@@ -106,3 +106,44 @@ def test_pushed_offline_rows_reach_the_point_in_time_join_after_dbt_build(privat
     assert ts.column("conv_rate").to_pylist() == [0.123456]
     assert ts.column("avg_daily_trips").to_pylist() == [77]
     assert os.path.exists(result.offline or "")
+
+
+def test_compacted_push_log_reads_the_same(private_demo: dict[str, Any]) -> None:
+    """`fsdbt push-log compact` merges the files; the next build reads the same rows from one file."""
+    import json
+
+    from fsdbt.store import FeatureStore
+    from tests.test_cli import fsdbt
+
+    env = private_demo["env"]
+    db = env["FSDBT_DUCKDB_PATH"]
+    driver_id, event = _query(db, "select driver_id, max(event_timestamp) from main.driver_hourly_stats "
+                                  "group by driver_id order by driver_id limit 1")[0]
+    with FeatureStore(REPO, PROFILES, "dev") as store:
+        features = store.get_feature_view("driver_hourly_stats").feature_names
+        for hours, rate in ((1, 0.25), (2, 0.5), (3, 0.75)):
+            at = (event + timedelta(hours=hours)).isoformat()
+            store.push("driver_hourly_stats", [{"driver_id": driver_id, "event_timestamp": at,
+                                                **dict.fromkeys(features), "conv_rate": rate}], to="offline")
+    listed = json.loads(fsdbt("push-log", "ls", "driver_hourly_stats", "--json", env=env).stdout)
+    before = listed[0]["files"]
+    assert before >= 3
+
+    def pushed_rows() -> list[tuple[Any, ...]]:
+        build = run_dbt(["build", "--project-dir", str(REPO), "--profiles-dir", str(PROFILES), "--quiet",
+                         "--select", "driver_hourly_stats"], env=env)
+        assert build.success, f"dbt build failed: {build.exception}"
+        return _query(db, f"select event_timestamp, conv_rate from main.driver_hourly_stats where driver_id = "
+                          f"{driver_id} and event_timestamp > '{event}' order by event_timestamp")
+
+    rows = pushed_rows()
+    assert [r[1] for r in rows] == [0.25, 0.5, 0.75]
+    done = fsdbt("push-log", "compact", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    result = next(r for r in json.loads(done.stdout) if r["view"] == "driver_hourly_stats")
+    assert (result["files_before"], result["files_after"]) == (before, 1)
+    assert json.loads(fsdbt("push-log", "ls", "driver_hourly_stats", "--json", env=env).stdout)[0]["files"] == 1
+    assert pushed_rows() == rows
+    unknown = fsdbt("push-log", "compact", "driver_hourly_stat", env=env)
+    assert unknown.returncode != 0 and "did you mean 'driver_hourly_stats'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
