@@ -161,11 +161,15 @@ def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, opti
         if generation is not None:
             online.commit_refresh(view, generation)
         result.written, result.skipped = stats.written, stats.skipped
+        if full and sharded:
+            result.message = ("a sharded full sync writes into the current generation: entities deleted from "
+                              "the warehouse stay online until a full refresh without --shard")
         if guard is not None:
             result.batch_rows = guard.rows
             if guard.halvings:
-                result.message = (f"the process RSS went above --max-memory-mb {guard.limit_mb}: batches "
-                                  f"halved {guard.halvings} time(s), to {guard.rows:,} rows")
+                halved = (f"the process RSS went above --max-memory-mb {guard.limit_mb}: batches "
+                          f"halved {guard.halvings} time(s), to {guard.rows:,} rows")
+                result.message = f"{result.message}; {halved}" if result.message else halved
         watermark = _iso(high_water) if high_water is not None else state.get("watermark")
         if full and high_water is None:
             watermark = None

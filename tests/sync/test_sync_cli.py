@@ -101,6 +101,7 @@ def test_shards_together_cover_every_entity_exactly_once(demo: dict[str, str]) -
         assert out.returncode == 0, out.stderr
         doc = json.loads(out.stdout)  # one JSON document, nothing else on stdout
         assert [(v["view"], v["status"], v["mode"]) for v in doc["views"]] == [("customer_profile", "ok", "full")]
+        assert "entities deleted from the warehouse stay online" in doc["views"][0]["message"]
         reads.append(doc["views"][0]["rows_read"])
     assert 0 < reads[0] < 2000 and reads[0] + reads[1] == 2000
     assert entity_counts(demo["FSDBT_SQLITE_PATH"]) == {"customer_profile": 2000}
