@@ -42,9 +42,9 @@ class Warehouse(ABC):
                    temporary: bool = False) -> None:
         """Create (or replace) ``relation`` with the rows of ``table``."""
 
+    @abstractmethod
     def column_type(self, dtype: pa.DataType) -> str:
         """The engine's column type for an Arrow type, as ``load_arrow`` creates it."""
-        raise NotImplementedError(f"{type(self).__name__} does not map Arrow types to column types")
 
     def register_arrow(self, name: str, table: Any) -> Relation:
         """Make an in-memory table visible to SQL; engines without zero-copy upload it."""

@@ -88,6 +88,10 @@ class DuckDBWarehouse(Warehouse):
                 found[catalog_key(relation)] = [Column(name, normalize(dtype), dtype) for name, dtype in rows]
         return found
 
+    def column_type(self, dtype: pa.DataType) -> str:
+        # DuckDB's own reading of an empty Arrow column: the type load_arrow creates.
+        return str(self.con.from_arrow(pa.table({"c": pa.array([], dtype)})).types[0])
+
     def load_arrow(self, table: pa.Table | pa.RecordBatchReader, relation: Relation, *,
                    temporary: bool = False) -> None:
         if temporary and not relation.schema:
