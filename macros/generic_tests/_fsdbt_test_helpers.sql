@@ -204,5 +204,8 @@
 
 {#- A SQL string literal (single quotes doubled). -#}
 {% macro _fsdbt_string_literal(value) -%}
-  {{ return("'" ~ (value | string | replace("'", "''")) ~ "'") }}
+  {#- Snowflake (and MySQL-like engines) read a backslash in a string literal as an escape. -#}
+  {%- set text = value | string -%}
+  {%- if target.type == 'snowflake' -%}{%- set text = text | replace("\\", "\\\\") -%}{%- endif -%}
+  {{ return("'" ~ (text | replace("'", "''")) ~ "'") }}
 {%- endmacro %}

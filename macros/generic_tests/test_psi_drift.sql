@@ -179,9 +179,11 @@ totals as (
 ),
 
 shares as (
+    {#- coalesce: a share of an empty window is 0 (then floored). greatest() skips a NULL on DuckDB
+        and PostgreSQL but returns NULL on Snowflake, which made the reported psi NULL there. #}
     select
-        greatest(cast(p.recent_n as double precision) / nullif(t.recent_rows, 0), 0.0001) as recent_share,
-        greatest(cast(p.reference_n as double precision) / nullif(t.reference_rows, 0), 0.0001) as reference_share
+        greatest(coalesce(cast(p.recent_n as double precision) / nullif(t.recent_rows, 0), 0), 0.0001) as recent_share,
+        greatest(coalesce(cast(p.reference_n as double precision) / nullif(t.reference_rows, 0), 0), 0.0001) as reference_share
     from per_bin as p
     cross join totals as t
 ),

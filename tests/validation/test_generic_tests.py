@@ -1,15 +1,19 @@
-"""fsdbt's generic tests and structural checks, run by dbt on DuckDB and PostgreSQL.
+"""fsdbt's generic tests and structural checks, run by dbt on DuckDB, PostgreSQL and Snowflake.
 
 The dbt project in ``tests/dbt_validation`` installs fsdbt (``packages.yml``: ``local: ../..``)
 and builds a clean feature view (``events_good``) and one with planted problems
 (``events_bad``). Every test in it declares what must happen (``config.meta.expect``: pass,
 fail with ``meta.failures`` failures, or warn); a failing expectation is an expected-failure
 test that proves the check can fail. Tests tagged ``error_case`` have broken arguments and
-must stop with the message in ``meta.message``.
+must stop with the message in ``meta.message``. Models tagged ``structural_case`` are feature
+views with a duplicated key, a NULL key or a NULL timestamp: the post-hook
+``fsdbt.structural_checks()`` must fail their ``dbt build`` with the same message on every engine.
 
 - DuckDB: a file in a temporary directory.
 - PostgreSQL (marker ``postgres``): the server on 127.0.0.1:5432 (user postgres, database
   test), in a schema of its own that the test drops; a missing server fails the test.
+- Snowflake (marker ``snowflake``): dbt-snowflake and the real connector talking to the
+  fakesnow server of ``tests/test_pit_macro.py`` (DuckDB underneath), in a schema of its own.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from typing import Any
 
 import pytest
 
+from tests.test_pit_macro import fakesnow_port
 from tests.validation.helpers import dbt_in_process, drop_schema, failure_text, postgres_available
+
+__all__ = ["fakesnow_port"]  # the fixture, imported for pytest
 
 PROJECT = Path(__file__).resolve().parent.parent / "dbt_validation"
 
@@ -91,8 +98,44 @@ def check_error_cases(workdir: Path, target: str) -> int:
     return len(results)
 
 
+# What the structural checks say about each structural_case view, word for word on every engine.
+STRUCTURAL_FIX = ("Fix the model so that each entity and timestamp has exactly one row with non-NULL keys "
+                  "(deduplicate it, e.g. keep the latest row per key with row_number()), or set "
+                  "meta.fsdbt_structural_checks to 'warn' or 'off' for this model.")
+STRUCTURAL_MESSAGES = {
+    "struct_duplicate_keys": "fsdbt structural check failed for feature view 'struct_duplicate_keys' "
+    "(models/structural/struct_duplicate_keys.sql): 1 duplicated (user_id, event_ts, loaded_at) combination(s), "
+    "e.g. user_id=10, event_ts=2024-01-01 02:00:00, loaded_at=2024-01-01 02:01:00 occurs 3 times. " + STRUCTURAL_FIX,
+    "struct_null_keys": "fsdbt structural check failed for feature view 'struct_null_keys' "
+    "(models/structural/struct_null_keys.sql): 2 row(s) with a NULL key in (user_id, event_ts), "
+    "e.g. user_id=NULL, event_ts=2024-01-01 04:00:00, loaded_at=2024-01-01 04:01:00. " + STRUCTURAL_FIX,
+    "struct_null_timestamp": "fsdbt structural check failed for feature view 'struct_null_timestamp' "
+    "(models/structural/struct_null_timestamp.sql): 1 row(s) with a NULL key in (user_id, event_ts), "
+    "e.g. user_id=30, event_ts=NULL, loaded_at=2024-01-01 06:01:00. " + STRUCTURAL_FIX,
+}
+
+
+def check_structural(workdir: Path, target: str) -> None:
+    """`dbt build` of the structural_case views fails each with the structural checks' message."""
+    res = run(["build", "--select", "tag:structural_case"], workdir, target)
+    assert res.exception is None, failure_text(res)
+    assert not res.success
+    results = json.loads((workdir / "target" / "run_results.json").read_text())["results"]
+    got = {}
+    for r in results:
+        # The message's first line names the model, then comes fsdbt's text, then dbt's macro stack.
+        lines = (r["message"] or "").splitlines()
+        message = lines[1].strip() if len(lines) > 1 else "\n".join(lines)
+        if target == "snowflake":
+            # fakesnow returns a NULL TIMESTAMP_NTZ as 1970-01-01 (a fakesnow bug; Snowflake and
+            # its connector return None, which the message prints as NULL).
+            message = message.replace("event_ts=1970-01-01 00:00:00", "event_ts=NULL")
+        got[r["unique_id"].rsplit(".", 1)[-1]] = (r["status"], message)
+    assert got == {name: ("error", message) for name, message in STRUCTURAL_MESSAGES.items()}
+
+
 def build_and_check(workdir: Path, target: str) -> dict[str, int]:
-    res = run(["build", "--exclude", "tag:error_case"], workdir, target)
+    res = run(["build", "--exclude", "tag:error_case", "tag:structural_case"], workdir, target)
     # The expected failures make the build fail; every expectation is checked below.
     assert res.exception is None, failure_text(res)
     seen = check_expectations(workdir / "target")
@@ -112,7 +155,7 @@ def keep_results(workdir: Path, name: str) -> Path:
 @pytest.fixture(scope="module")
 def duckdb_build(workdir: Path) -> Path:
     """`dbt build` of the validation project on DuckDB; returns a copy of its manifest and run results."""
-    res = run(["build", "--exclude", "tag:error_case"], workdir, "duckdb")
+    res = run(["build", "--exclude", "tag:error_case", "tag:structural_case"], workdir, "duckdb")
     assert res.exception is None, failure_text(res)
     return keep_results(workdir, "duckdb_build")
 
@@ -124,6 +167,10 @@ def test_generic_tests_duckdb(duckdb_build: Path) -> None:
 
 def test_argument_errors_duckdb(workdir: Path, duckdb_build: Path) -> None:
     assert check_error_cases(workdir, "duckdb") == 15
+
+
+def test_structural_checks_duckdb(workdir: Path, duckdb_build: Path) -> None:
+    check_structural(workdir, "duckdb")
 
 
 def test_sync_gate_refuses_a_view_whose_fsdbt_tests_failed(duckdb_build: Path) -> None:
@@ -174,3 +221,21 @@ def postgres_schema(workdir: Path) -> Iterator[str]:
 def test_generic_tests_postgres(workdir: Path, postgres_schema: str) -> None:
     build_and_check(workdir, "postgres")
     assert check_error_cases(workdir, "postgres") == 15
+    check_structural(workdir, "postgres")
+
+
+@pytest.fixture()
+def snowflake_schema(fakesnow_port: int) -> Iterator[str]:
+    """A fresh schema on the fakesnow server (which the module's fixture stops, data and all)."""
+    schema = f"fsdbt_validation_{uuid.uuid4().hex[:10]}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FSDBT_VALIDATION_SCHEMA", schema)
+        mp.setenv("FSDBT_VALIDATION_SNOWFLAKE_PORT", str(fakesnow_port))
+        yield schema
+
+
+@pytest.mark.snowflake
+def test_generic_tests_snowflake(workdir: Path, snowflake_schema: str) -> None:
+    build_and_check(workdir, "snowflake")
+    assert check_error_cases(workdir, "snowflake") == 15
+    check_structural(workdir, "snowflake")

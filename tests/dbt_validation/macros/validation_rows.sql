@@ -5,7 +5,7 @@
 -#}
 {% macro validation_rows() %}
 with n as (
-    select cast(generate_series as integer) as i from generate_series(0, 1999)
+    {{ validation_numbers(2000) }}
 )
 
 select
@@ -20,6 +20,21 @@ select
     (i % 3 = 0) as flag
 from n
 {% endmacro %}
+
+
+{#- `n` rows of one integer column `i`: 0 .. n - 1. -#}
+{% macro validation_numbers(n) %}
+  {{ return(adapter.dispatch('validation_numbers')(n)) }}
+{% endmacro %}
+
+{% macro default__validation_numbers(n) -%}
+select cast(generate_series as integer) as i from generate_series(0, {{ n - 1 }})
+{%- endmacro %}
+
+{% macro snowflake__validation_numbers(n) -%}
+{#- Snowflake has no generate_series (fakesnow's DuckDB accepts it, real Snowflake does not). -#}
+select cast(row_number() over (order by seq4()) - 1 as integer) as i from table(generator(rowcount => {{ n }}))
+{%- endmacro %}
 
 
 {#- Calls the portable fallback directly, to show what an unsupported adapter gets. -#}
