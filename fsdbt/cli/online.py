@@ -27,7 +27,8 @@ def sync_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be synced and the SQL; "
                                           "write nothing.")] = False,
     shard: Annotated[str | None, typer.Option(help="Sync only shard i of N (a hash of the entity keys), "
-                                              "e.g. 0/4; each shard runs independently.")] = None,
+                                              "e.g. 0/4; each shard runs independently, and a full refresh "
+                                              "is served when all N have finished.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Publish views whose latest dbt tests failed.")] = False,
     max_memory_mb: Annotated[int | None, typer.Option(
         "--max-memory-mb", min=1, help="Keep this process's memory (RSS) under N MB by halving the batches "

@@ -12,7 +12,7 @@ import abc
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -288,6 +288,23 @@ class OnlineStore(abc.ABC):
         """Make ``generation`` current at once, then remove the previous one.
 
         Returns the number of old keys (rows) removed or scheduled for removal.
+        """
+
+    @abc.abstractmethod
+    def join_refresh(self, view: FeatureView, shard: int, shards: int, stale_after: timedelta) -> tuple[int, bool]:
+        """Join, or begin, the full refresh that the ``shards`` sharded syncs of a view build together.
+
+        A build for the same number of shards begun less than ``stale_after`` ago is joined;
+        otherwise a new one begins (an older build is abandoned and removed). Returns the
+        generation, and whether this shard is new to the build (its part of it is empty).
+        """
+
+    @abc.abstractmethod
+    def finish_shard(self, view: FeatureView, generation: int, shard: int) -> tuple[int, int]:
+        """Record that ``shard`` wrote its part of ``generation``; returns (shards done, shards).
+
+        The caller commits the generation (``commit_refresh``) when all are done. Raises
+        OnlineStoreError when the generation is no longer being built.
         """
 
     @abc.abstractmethod

@@ -4,7 +4,8 @@ Layout (``docs/redis-layout.md`` is the reference; ``P`` is the key prefix, ``V`
 escaped view name)::
 
     P:v1:V:g<gen>:{<key>}   hash: feature name -> text, plus _event_ts and _created_ts
-    P:v1:V:_gen             hash: current, next, building, building_since
+    P:v1:V:_gen             hash: current, next, building, building_since (+ building_shards,
+                            building_started, building_done for a sharded full refresh)
     P:v1:V:_state           string: JSON state of the sync
     P:v1:V:_lock            string: lock owner, with an expiry
     P:v1:V:_pushed:<gen>    set: entity keys written live while <gen> was being built
@@ -24,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from operator import itemgetter
 from typing import Any
 from urllib.parse import urlsplit
@@ -154,8 +155,46 @@ if building ~= ARGV[1] then
 end
 local old = redis.call('HGET', KEYS[1], 'current') or '0'
 redis.call('HSET', KEYS[1], 'current', ARGV[1])
-redis.call('HDEL', KEYS[1], 'building', 'building_since')
+redis.call('HDEL', KEYS[1], 'building', 'building_since', 'building_shards', 'building_started', 'building_done')
 return old
+"""
+
+# Sharded full refresh: the N shards of one run build one generation together.
+# KEYS[1] = the view's _gen hash. ARGV: shard index, shard count, now, oldest building_since to join.
+# Returns {generation, 1 if this shard is new to the build (its part is empty), abandoned build or ''}.
+JOIN_SCRIPT = CMP_LUA + """
+local b = redis.call('HGET', KEYS[1], 'building')
+local n = redis.call('HGET', KEYS[1], 'building_shards')
+local since = redis.call('HGET', KEYS[1], 'building_since')
+if b and n == ARGV[2] and since and cmp(since, ARGV[4]) >= 0 then
+  local started = redis.call('HGET', KEYS[1], 'building_started') or ''
+  if string.find(',' .. started .. ',', ',' .. ARGV[1] .. ',', 1, true) then return {b, 0, ''} end
+  redis.call('HSET', KEYS[1], 'building_started', started == '' and ARGV[1] or (started .. ',' .. ARGV[1]))
+  return {b, 1, ''}
+end
+local cur = tonumber(redis.call('HGET', KEYS[1], 'current') or '0')
+local new = redis.call('HINCRBY', KEYS[1], 'next', 1)
+if new <= cur then
+  new = cur + 1
+  redis.call('HSET', KEYS[1], 'next', new)
+end
+redis.call('HSET', KEYS[1], 'building', new, 'building_since', ARGV[3], 'building_shards', ARGV[2],
+           'building_started', ARGV[1], 'building_done', '')
+return {tostring(new), 1, b or ''}
+"""
+
+# KEYS[1] = the view's _gen hash. ARGV: generation, shard index. Returns {shards done, shard count}.
+FINISH_SCRIPT = """
+if redis.call('HGET', KEYS[1], 'building') ~= ARGV[1] then
+  return redis.error_reply('FSDBT generation ' .. ARGV[1] .. ' is not being built')
+end
+local done = redis.call('HGET', KEYS[1], 'building_done') or ''
+if not string.find(',' .. done .. ',', ',' .. ARGV[2] .. ',', 1, true) then
+  done = done == '' and ARGV[2] or (done .. ',' .. ARGV[2])
+  redis.call('HSET', KEYS[1], 'building_done', done)
+end
+local _, commas = string.gsub(done, ',', '')
+return {commas + 1, tonumber(redis.call('HGET', KEYS[1], 'building_shards'))}
 """
 
 LOCK_SCRIPT = """
@@ -418,6 +457,8 @@ class RedisOnlineStore(OnlineStore):
             else:
                 self._client = redis.Redis.from_url(url, **kwargs)
         self._commit = self._client.register_script(COMMIT_SCRIPT)
+        self._join = self._client.register_script(JOIN_SCRIPT)
+        self._finish = self._client.register_script(FINISH_SCRIPT)
         self._lock_script = self._client.register_script(LOCK_SCRIPT)
         self._unlock_script = self._client.register_script(UNLOCK_SCRIPT)
 
@@ -669,8 +710,39 @@ class RedisOnlineStore(OnlineStore):
                 self._client.hset(meta_key, "next", new)
             self._client.hset(meta_key, mapping={
                 "building": new, "building_since": codec.format_timestamp(datetime.now(timezone.utc))})
+            self._client.hdel(meta_key, "building_shards", "building_started", "building_done")
             self._fresh[view.name] = new
             return new
+
+    def join_refresh(self, view: FeatureView, shard: int, shards: int, stale_after: timedelta) -> tuple[int, bool]:
+        with self._errors(f"join the sharded full refresh of view '{view.name}'"):
+            now = datetime.now(timezone.utc)
+            gen_text, new_part, abandoned = self._join(
+                keys=[self._meta_key(view.name, "gen")],
+                args=[shard, shards, codec.format_timestamp(now), codec.format_timestamp(now - stale_after)])
+            gen = int(gen_text)
+            if abandoned not in (b"", "", None):
+                current = self.current_generation(view.name)
+                self._collect(view.name, lambda g: g > current and g != gen)
+                self._client.delete(self._meta_key(view.name, f"pushed:{int(abandoned)}"))
+            if new_part:
+                self._fresh[view.name] = gen  # disjoint parts: this shard's is empty, plain HSETs fill it
+            else:
+                self._fresh.pop(view.name, None)  # a retried part holds rows already: conditional writes
+            return gen, bool(new_part)
+
+    def finish_shard(self, view: FeatureView, generation: int, shard: int) -> tuple[int, int]:
+        with self._errors(f"finish shard {shard} of the full refresh of view '{view.name}'"):
+            try:
+                done, count = self._finish(keys=[self._meta_key(view.name, "gen")], args=[generation, shard])
+            except rex.ResponseError as exc:
+                if "FSDBT" in str(exc):
+                    raise OnlineStoreError(
+                        f"view '{view.name}': {str(exc).replace('FSDBT ', '')}; a full refresh without --shard, "
+                        f"or a newer sharded one, replaced it: run this shard again") from None
+                raise
+            self._fresh.pop(view.name, None)
+            return int(done), int(count)
 
     def commit_refresh(self, view: FeatureView, generation: int) -> int:
         with self._errors(f"commit generation {generation} of view '{view.name}'"):
@@ -691,9 +763,9 @@ class RedisOnlineStore(OnlineStore):
     def discard_abandoned_refresh(self, view: FeatureView) -> int:
         with self._errors(f"remove an abandoned refresh of view '{view.name}'"):
             meta_key = self._meta_key(view.name, "gen")
-            abandoned = self._client.hget(meta_key, "building")
-            if abandoned is None:
-                return 0
+            abandoned, sharded = self._client.hmget(meta_key, "building", "building_shards")
+            if abandoned is None or sharded is not None:
+                return 0  # a sharded build's shards hold their own locks, not the view's: leave it to them
             current = self.current_generation(view.name)
             removed = self._collect(view.name, lambda g: g > current)
             self._client.delete(self._meta_key(view.name, f"pushed:{int(abandoned)}"))

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,9 @@ CREATE TABLE IF NOT EXISTS fsdbt_online_views (
     next INTEGER NOT NULL DEFAULT 0,
     building INTEGER,
     building_since TEXT,
+    building_shards INTEGER,
+    building_started TEXT,
+    building_done TEXT,
     state TEXT,
     lock_owner TEXT,
     lock_expires REAL
@@ -89,7 +92,14 @@ class SqliteOnlineStore(OnlineStore):
             raise ConfigError("the SQLite online store needs a file path (each thread has its own "
                               "connection, and ':memory:' would give each its own empty database)")
         with self._errors("open"):
-            self._con().executescript(SCHEMA)
+            con = self._con()
+            con.executescript(SCHEMA)
+            # Files made before sharded full refreshes lack their columns: add them.
+            have = {r[1] for r in con.execute("PRAGMA table_info(fsdbt_online_views)")}
+            for column, kind in (("building_shards", "INTEGER"), ("building_started", "TEXT"),
+                                 ("building_done", "TEXT")):
+                if column not in have:
+                    con.execute(f"ALTER TABLE fsdbt_online_views ADD COLUMN {column} {kind}")
         with self._errors("open"), self._tx(immediate=True) as con:
             row = con.execute("SELECT version FROM fsdbt_online_layout").fetchone()
             if row is None:
@@ -188,10 +198,47 @@ class SqliteOnlineStore(OnlineStore):
             con.execute("DELETE FROM fsdbt_online_rows WHERE view = ? AND generation <> ?",
                         (view.name, current))
             new = max(int(nxt), int(current)) + 1
-            con.execute("UPDATE fsdbt_online_views SET next = ?, building = ?, building_since = ? "
-                        "WHERE view = ?", (new, new, codec.format_timestamp(datetime.now(timezone.utc)),
-                                           view.name))
+            con.execute("UPDATE fsdbt_online_views SET next = ?, building = ?, building_since = ?, "
+                        "building_shards = NULL, building_started = NULL, building_done = NULL WHERE view = ?",
+                        (new, new, codec.format_timestamp(datetime.now(timezone.utc)), view.name))
             return new
+
+    def join_refresh(self, view: FeatureView, shard: int, shards: int, stale_after: timedelta) -> tuple[int, bool]:
+        now = datetime.now(timezone.utc)
+        with self._errors(f"join the sharded full refresh of view '{view.name}'"), self._tx(immediate=True) as con:
+            self._ensure_view(con, view.name)
+            current, nxt, building, since, count, started = con.execute(
+                "SELECT current, next, building, building_since, building_shards, building_started "
+                "FROM fsdbt_online_views WHERE view = ?", (view.name,)).fetchone()
+            if building is not None and count == shards and since is not None \
+                    and since >= codec.format_timestamp(now - stale_after):
+                parts = set((started or "").split(",")) - {""}
+                if str(shard) in parts:
+                    return int(building), False
+                con.execute("UPDATE fsdbt_online_views SET building_started = ? WHERE view = ?",
+                            (",".join(sorted(parts | {str(shard)}, key=int)), view.name))
+                return int(building), True
+            # Anything but the current generation is an abandoned build: drop it.
+            con.execute("DELETE FROM fsdbt_online_rows WHERE view = ? AND generation <> ?", (view.name, current))
+            new = max(int(nxt), int(current)) + 1
+            con.execute("UPDATE fsdbt_online_views SET next = ?, building = ?, building_since = ?, "
+                        "building_shards = ?, building_started = ?, building_done = '' WHERE view = ?",
+                        (new, new, codec.format_timestamp(now), shards, str(shard), view.name))
+            return new, True
+
+    def finish_shard(self, view: FeatureView, generation: int, shard: int) -> tuple[int, int]:
+        with self._errors(f"finish shard {shard} of the full refresh of view '{view.name}'"), \
+                self._tx(immediate=True) as con:
+            row = con.execute("SELECT building, building_shards, building_done FROM fsdbt_online_views "
+                              "WHERE view = ?", (view.name,)).fetchone()
+            if row is None or row[0] != generation:
+                raise OnlineStoreError(
+                    f"view '{view.name}': generation {generation} is not being built; a full refresh without "
+                    f"--shard, or a newer sharded one, replaced it: run this shard again")
+            done = (set((row[2] or "").split(",")) - {""}) | {str(shard)}
+            con.execute("UPDATE fsdbt_online_views SET building_done = ? WHERE view = ?",
+                        (",".join(sorted(done, key=int)), view.name))
+            return len(done), int(row[1])
 
     def commit_refresh(self, view: FeatureView, generation: int) -> int:
         with self._errors(f"commit generation {generation} of view '{view.name}'"):
@@ -204,8 +251,9 @@ class SqliteOnlineStore(OnlineStore):
                         f"{row[1] if row else None}); another refresh replaced it, or begin_refresh "
                         f"was not called")
                 old = int(row[0])
-                con.execute("UPDATE fsdbt_online_views SET current = ?, building = NULL, "
-                            "building_since = NULL WHERE view = ?", (generation, view.name))
+                con.execute("UPDATE fsdbt_online_views SET current = ?, building = NULL, building_since = NULL, "
+                            "building_shards = NULL, building_started = NULL, building_done = NULL WHERE view = ?",
+                            (generation, view.name))
             with self._tx(immediate=True) as con:
                 cur = con.execute("DELETE FROM fsdbt_online_rows WHERE view = ? AND generation = ?",
                                   (view.name, old))
@@ -213,10 +261,10 @@ class SqliteOnlineStore(OnlineStore):
 
     def discard_abandoned_refresh(self, view: FeatureView) -> int:
         with self._errors(f"remove an abandoned refresh of view '{view.name}'"), self._tx(immediate=True) as con:
-            row = con.execute("SELECT current, building FROM fsdbt_online_views WHERE view = ?",
+            row = con.execute("SELECT current, building, building_shards FROM fsdbt_online_views WHERE view = ?",
                               (view.name,)).fetchone()
-            if row is None or row[1] is None:
-                return 0
+            if row is None or row[1] is None or row[2] is not None:
+                return 0  # a sharded build's shards hold their own locks, not the view's: leave it to them
             cur = con.execute("DELETE FROM fsdbt_online_rows WHERE view = ? AND generation > ?",
                               (view.name, int(row[0])))
             con.execute("UPDATE fsdbt_online_views SET building = NULL, building_since = NULL WHERE view = ?",

@@ -4,7 +4,9 @@ Per view (docs/decisions/0003-incremental-sync.md):
 
 - **full refresh** (first sync, ``--full-refresh``, or a changed definition): every entity's
   latest row goes into a new generation, made current at once when complete. A crash leaves
-  the previous generation readable; the next full refresh deletes the abandoned one.
+  the previous generation readable; the next sync of the view deletes the abandoned one. The
+  N shards of a sharded run (``--shard i/N``) build one generation together: each writes its
+  part, and the last to finish makes it current.
 - **incremental**: views with a ``created_timestamp`` read only rows created at or after the
   last sync's high-water mark (late rows with old event times included); views without one
   read every entity's latest row. Either way the store writes a row only when it is newer
@@ -30,7 +32,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pyarrow as pa
@@ -43,6 +45,8 @@ from fsdbt.sync.plan import Shard, definition_hash, latest_rows_sql
 from fsdbt.warehouse.base import Warehouse
 
 LOCK_SECONDS = 120.0
+# A sharded full refresh begun longer ago than this is abandoned, not joined, by the next run's shards.
+SHARDED_BUILD_STALE = timedelta(hours=24)
 DEFAULT_BATCH_ROWS = 50_000
 MIN_BATCH_ROWS = 1_024  # under a memory limit, batches shrink to no fewer rows than this
 
@@ -132,8 +136,13 @@ def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, opti
                               f"its lock expires by itself within {int(LOCK_SECONDS)}s)")
             return result
         locked = True
-        # A sharded first sync writes into the current generation: shards cannot flip one pointer together.
-        generation = online.begin_refresh(view) if full and not sharded else None
+        generation: int | None = None
+        if full and sharded:
+            # The shards of one run build one generation together; the last to finish switches it in.
+            assert options.shard is not None
+            generation, _ = online.join_refresh(view, options.shard.index, options.shard.count, SHARDED_BUILD_STALE)
+        elif full:
+            generation = online.begin_refresh(view)
         if not full and not sharded:
             # Holding the view's lock, no refresh is being built: one begun is a dead sync's leftover.
             removed = online.discard_abandoned_refresh(view)
@@ -158,12 +167,18 @@ def sync_view(view: FeatureView, warehouse: Warehouse, online: OnlineStore, opti
                 last_lock = time.monotonic()
             if progress:
                 progress(view.name, result.rows_read, time.perf_counter() - started)
-        if generation is not None:
+        if generation is not None and sharded:
+            assert options.shard is not None
+            done, count = online.finish_shard(view, generation, options.shard.index)
+            if done == count:
+                online.commit_refresh(view, generation)
+                result.message = f"the last of {count} shards: the rebuilt view is served now"
+            else:
+                result.message = (f"{done} of {count} shards have rebuilt their part; the view switches to the "
+                                  f"rebuilt one when every shard has (run each with the same --shard i/{count})")
+        elif generation is not None:
             online.commit_refresh(view, generation)
         result.written, result.skipped = stats.written, stats.skipped
-        if full and sharded:
-            result.message = ("a sharded full sync writes into the current generation: entities deleted from "
-                              "the warehouse stay online until a full refresh without --shard")
         if guard is not None:
             result.batch_rows = guard.rows
             if guard.halvings:

@@ -33,6 +33,17 @@ def demo(demo_project: dict[str, Any], tmp_path: Path, monkeypatch: pytest.Monke
     return env
 
 
+def served_counts(path: str) -> dict[str, int]:
+    """Rows per view in the generation readers see."""
+    store = SqliteOnlineStore(path)
+    try:
+        return dict(store._con().execute(
+            "select r.view, count(*) from fsdbt_online_rows r join fsdbt_online_views v on r.view = v.view "
+            "and r.generation = v.current group by r.view").fetchall())
+    finally:
+        store.close()
+
+
 def entity_counts(path: str) -> dict[str, int]:
     store = SqliteOnlineStore(path)
     try:
@@ -96,13 +107,17 @@ def test_dry_run_prints_the_sql_of_the_selected_views_and_writes_nothing(demo: d
 def test_shards_together_cover_every_entity_exactly_once(demo: dict[str, str]) -> None:
     """Two ``--shard`` runs of the CLI, then every view (composite keys included) in this process."""
     reads = []
-    for shard in ("0/2", "1/2"):
+    for shard, message, served in (("0/2", "1 of 2 shards have rebuilt their part", {}),
+                                   ("1/2", "the last of 2 shards: the rebuilt view is served now",
+                                    {"customer_profile": 2000})):
         out = fsdbt("sync", "--select", "customer_profile", "--shard", shard, "--json", env=demo)
         assert out.returncode == 0, out.stderr
         doc = json.loads(out.stdout)  # one JSON document, nothing else on stdout
         assert [(v["view"], v["status"], v["mode"]) for v in doc["views"]] == [("customer_profile", "ok", "full")]
-        assert "entities deleted from the warehouse stay online" in doc["views"][0]["message"]
+        assert doc["views"][0]["message"].startswith(message)
         reads.append(doc["views"][0]["rows_read"])
+        # The shards build one generation: readers see none of it until the last shard is done.
+        assert served_counts(demo["FSDBT_SQLITE_PATH"]) == served
     assert 0 < reads[0] < 2000 and reads[0] + reads[1] == 2000
     assert entity_counts(demo["FSDBT_SQLITE_PATH"]) == {"customer_profile": 2000}
 

@@ -15,6 +15,7 @@ import pytest
 
 from fsdbt.definitions import FeatureView
 from fsdbt.dtypes import DType
+from fsdbt.errors import OnlineStoreError
 from fsdbt.online import FieldStatus, OnlineStore, ViewRead
 from fsdbt.sync.runner import SyncOptions, ViewSync, state_key, sync_view
 from tests.sync.conftest import Warehouse, events_table, events_view
@@ -173,6 +174,46 @@ def test_next_sync_removes_a_full_refresh_whose_sync_died(store: OnlineStore, wa
     # The next full refresh starts from a clean slate and commits as usual.
     assert sync(view, warehouse, store, full_refresh=True).written == 3
     assert sync(view, warehouse, store).message == ""
+
+
+def test_sharded_full_refresh_is_one_generation_switched_in_by_the_last_shard(store: OnlineStore,
+                                                                               warehouse: Warehouse) -> None:
+    from fsdbt.sync.plan import Shard
+
+    view = events_view()
+    entities = list(range(1, 13))
+    warehouse.load(events_table([row(i, T0, T0, 1) for i in entities]))
+
+    def shard(i: int, **options: Any) -> ViewSync:
+        return sync(view, warehouse, store, shard=Shard(i, 3), **options)
+
+    # The first sharded sync: nothing is served until the last shard has written its part.
+    assert shard(0).message.startswith("1 of 3 shards have rebuilt their part")
+    assert shard(1).message.startswith("2 of 3 shards")
+    assert versions(store, view, entities) == [(None, MISSING)] * 12
+    assert shard(2).message == "the last of 3 shards: the rebuilt view is served now"
+    assert versions(store, view, entities) == [(1, P)] * 12
+
+    # Entity 2 deleted, every other one updated: a sharded full refresh, with shard 1 retried.
+    warehouse.execute("delete from raw.events where entity_id = 2")
+    warehouse.append(events_table([row(i, T0 + H, T0 + H, 2) for i in entities if i != 2]))
+    shard(0, full_refresh=True)
+    shard(1, full_refresh=True)
+    assert shard(1, full_refresh=True).message.startswith("2 of 3 shards")  # a retry counts once
+    # Nothing discards a sharded build as a dead sync's leftover (its shards hold their own locks).
+    assert store.discard_abandoned_refresh(view) == 0
+    assert versions(store, view, [2, 3]) == [(1, P), (1, P)]  # still the previous generation
+    shard(2, full_refresh=True)
+    assert versions(store, view, entities) == [(None, MISSING) if i == 2 else (2, P) for i in entities]
+    assert store.discard_abandoned_refresh(view) == 0
+
+    # A build left half done for longer than the stale limit is abandoned by the next run, not joined.
+    first, _ = store.join_refresh(view, 0, 3, timedelta(hours=1))
+    again, fresh = store.join_refresh(view, 1, 3, timedelta(0))
+    assert again > first and fresh
+    with pytest.raises(OnlineStoreError, match="is not being built"):
+        store.finish_shard(view, first, 0)
+    assert versions(store, view, [1]) == [(2, P)]
 
 
 def test_changed_definition_triggers_a_full_refresh(store: OnlineStore, warehouse: Warehouse) -> None:
