@@ -139,7 +139,9 @@ def kill_mid_stream(project: SyncProject, server: RedisServer, client: Any, pref
     proc = fsdbt_background("sync", "--select", "events", *args, env=project.env(server.url, prefix),
                             cwd=project.root)
     try:
-        if "--full-refresh" in args:
+        if "--full-refresh" in args and "--shard" in args and building is not None:
+            pass  # a shard joining the build another shard began: its keys go into that generation
+        elif "--full-refresh" in args:
             # A full refresh first deletes what an abandoned one left: count from its new generation.
             wait_for(lambda: client.hget(gen_key, "building") not in (None, building), proc, "a new generation")
             base = int(client.dbsize())

@@ -25,6 +25,7 @@ import pytest
 import redis
 
 from fsdbt.online import open_online_store
+from fsdbt.store import FeatureStore
 from fsdbt.sync import runner
 from fsdbt.sync.runner import MIN_BATCH_ROWS, SyncOptions, sync_view
 from tests.faults import report
@@ -107,6 +108,31 @@ def test_sigkill_at_random_points_keeps_previous_state_and_a_rerun_converges(syn
     assert rerun(project, "events", full_refresh=True)[0][1:3] == ("ok", "full")
     assert_converged(client, prefix, wh)
     assert len(list(client.scan_iter(match=f"{prefix}:v1:events:g*", count=5000))) == N + N // 2
+
+
+@pytest.mark.slow
+def test_a_shard_killed_in_a_sharded_full_refresh_keeps_the_view_until_its_rerun(synced: Any) -> None:
+    project, server, client, prefix = synced
+    wh = project.warehouse
+    seed = BASE_SEED + 1000
+    report.seed("sharded", seed)
+    add_version(wh, 2, 0, N)  # every entity gets a newer row ...
+    wh.execute("delete from raw.events where entity_id < 100")  # ... but a hundred are deleted
+    before = online_rows(client, prefix)
+
+    with FeatureStore(project.root) as store:
+        first = store.sync(["events"], shard="0/2", full_refresh=True)[0]
+    assert first.status == "ok" and first.message.startswith("1 of 2 shards"), first.as_dict()
+    # The other shard is killed while it writes its part: readers keep the previous view whole.
+    kill_mid_stream(project, server, client, prefix, random.Random(seed), N // 2, "--shard", "1/2", "--full-refresh")
+    assert online_rows(client, prefix) == before
+    # Its rerun finishes the build and switches it in: new rows everywhere, deleted entities gone.
+    with FeatureStore(project.root) as store:
+        last = store.sync(["events"], shard="1/2", full_refresh=True)[0]
+    assert last.status == "ok" and last.message.startswith("the last of 2 shards"), last.as_dict()
+    assert_converged(client, prefix, wh)
+    assert client.hget(f"{prefix}:v1:events:_gen", "building") is None
+    report.count("reruns converged")
 
 
 # -- Redis restarted, Redis down ------------------------------------------------------------------
