@@ -132,8 +132,8 @@ class PostgresWarehouse(Warehouse):
 
 def _arrow_type(column: Any) -> pa.DataType:
     """The Arrow type of a result column. ``numeric(p, s)`` is an exact decimal, as DuckDB and
-    Snowflake return it (psycopg2's ``Decimal`` values do not fit the float64 of ``_OID_TYPES``,
-    so ``_batch`` fell back to text); an unconstrained ``numeric`` keeps that mapping."""
+    Snowflake return it; an unconstrained ``numeric`` (no precision to build a decimal type
+    from) is read as float64 (see ``_batch``)."""
     if column.type_code == 1700 and column.precision is not None and 0 <= column.scale <= column.precision <= 76:
         return pa.decimal128(column.precision, column.scale) if column.precision <= 38 else \
             pa.decimal256(column.precision, column.scale)
@@ -162,8 +162,18 @@ def _batch(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.RecordBatch:
     for values, field in zip(columns, schema):
         try:
             arrays.append(pa.array(values, type=field.type))
+            continue
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            arrays.append(pa.array([None if v is None else str(v) for v in values], type=pa.string()))
+            pass
+        if pa.types.is_floating(field.type):
+            # An unconstrained numeric (avg(), a bare `numeric` column) arrives as Decimal: read it
+            # as a double, as DuckDB and Snowflake return such results, rather than as text.
+            try:
+                arrays.append(pa.array([None if v is None else float(v) for v in values], type=field.type))
+                continue
+            except (TypeError, ValueError, pa.ArrowInvalid):
+                pass
+        arrays.append(pa.array([None if v is None else str(v) for v in values], type=pa.string()))
     return pa.RecordBatch.from_arrays(arrays, names=schema.names)
 
 
