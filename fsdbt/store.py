@@ -48,10 +48,13 @@ class FeatureStore:
             self._registry = self.load_definitions()
         return self._registry
 
-    def load_definitions(self, *, reparse: bool = True) -> Registry:
+    def load_definitions(self, *, reparse: bool = True, strict_catalog: bool = False) -> Registry:
         """Read the definitions from the manifest, parsing the project again first when it is stale.
 
         With ``reparse`` off, the manifest is taken as dbt last wrote it (a server does not run dbt).
+        With ``strict_catalog``, a warehouse catalog that cannot be read (the DuckDB file held by a
+        running ``dbt build``) is an error rather than a fallback to the yml alone, so that a caller
+        that can retry later does not settle for columns typed from the yml only.
         Returns a new registry without installing it (``reload(registry)`` does that).
         """
         from fsdbt.loading import fresh_manifest
@@ -70,6 +73,8 @@ class FeatureStore:
         # yml alone does not make a valid definition.
         if self.target.type in _CHEAP_CATALOG:
             catalog, problem = self._catalog(manifest)
+            if problem is not None and strict_catalog:
+                raise problem
             try:
                 return load_registry(manifest, catalog)
             except ContractErrors as exc:

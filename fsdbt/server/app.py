@@ -62,6 +62,7 @@ class ServerSettings:
     max_push_rows: int = 100_000
     store_timeout: float = 1.0  # seconds: socket read/connect timeout of the online store
     reload_seconds: float = 10.0  # how often to look for a new manifest (0: never)
+    reload_settle_seconds: float = 60.0  # DuckDB: a manifest no run_results.json followed, loaded after this
     gc_tuning: int = 1  # freeze start-up objects and collect young objects less often (p99)
 
     def to_env(self) -> dict[str, str]:
@@ -162,7 +163,7 @@ class FeatureServer:
 
     def _read_definitions(self) -> Any:
         try:
-            return self.store.load_definitions(reparse=False)
+            return self.store.load_definitions(reparse=False, strict_catalog=True)
         finally:
             if self.store.target.type == "duckdb":  # the catalog was read: let the file go (one writer)
                 held = getattr(self.store, "_warehouse", None)
@@ -174,7 +175,7 @@ class FeatureServer:
         """Load the definitions again when dbt wrote a new manifest; keep serving the old ones if
         the new ones do not load (the error is logged once, counted, and shown by /health/ready)."""
         stamp = _stamp(self.store.project.manifest_path)
-        if stamp == self.manifest_stamp or stamp is None:
+        if stamp == self.manifest_stamp or stamp is None or not self._settled(stamp):
             return False
         try:
             registry = await run_in_threadpool(self._read_definitions)
@@ -194,6 +195,21 @@ class FeatureServer:
         log.info("definitions reloaded: %d feature views, %d feature services", len(registry.views),
                  len(registry.services))
         return True
+
+    def _settled(self, stamp: tuple[int, int]) -> bool:
+        """Whether the dbt command that wrote the manifest is done with the warehouse.
+
+        Loading reads the catalog, and DuckDB allows one process at a time: a `dbt build` writes
+        the manifest when it starts and run_results.json when it ends, so the server waits for
+        the latter (or, after `dbt parse`, which writes none, for the manifest to be a minute old)
+        rather than open the file while the build is about to. Other warehouses have no such lock.
+        """
+        if self.store.target.type != "duckdb":
+            return True
+        results = _stamp(self.store.project.run_results_path)
+        if results is not None and results[0] >= stamp[0]:
+            return True
+        return time.time_ns() - stamp[0] >= self.settings.reload_settle_seconds * 1e9
 
     async def watch_definitions(self) -> None:
         while True:

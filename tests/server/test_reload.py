@@ -24,6 +24,14 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)  # as dbt does: readers see the old file or the new one
 
 
+def _build_done(target: Path) -> None:
+    """What the end of `dbt build` leaves: a run_results.json newer than the manifest."""
+    results = target / "run_results.json"
+    results.write_text(results.read_text() if results.exists() else "{}")
+    manifest = (target / "manifest.json").stat().st_mtime_ns
+    os.utime(results, ns=(manifest + 1_000_000, manifest + 1_000_000))
+
+
 def _wait_for(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -56,6 +64,11 @@ def test_new_manifest_is_served_without_a_restart(served: dict[str, Any], tmp_pa
         changed["exposures"] = {k: v for k, v in changed["exposures"].items()
                                 if v.get("name") != "trip_completion_model"}
         _write(manifest_path, json.dumps(changed))
+        # On DuckDB the server waits for the build that wrote the manifest to end (run_results.json)
+        # before it reads the catalog: the file allows one process at a time.
+        time.sleep(0.3)
+        assert description(c) == before
+        _build_done(target)
         _wait_for(lambda: description(c) == "Hourly driver stats, described anew.", "the new description")
         assert "trip_completion_model" not in c.get("/feature-services").text
         gone = c.post("/get-online-features", json=request)
@@ -66,6 +79,7 @@ def test_new_manifest_is_served_without_a_restart(served: dict[str, Any], tmp_pa
 
         # A manifest that does not load (half written, or a broken contract) changes nothing served.
         _write(manifest_path, '{"nodes": {')
+        _build_done(target)
         _wait_for(lambda: "reload_error" in c.get("/health/ready").json()["definitions"], "the reload error")
         assert "not valid JSON" in c.get("/health/ready").json()["definitions"]["reload_error"]
         assert description(c) == "Hourly driver stats, described anew."
@@ -74,6 +88,7 @@ def test_new_manifest_is_served_without_a_restart(served: dict[str, Any], tmp_pa
         node = next(n for n in broken["nodes"].values() if n.get("name") == "driver_hourly_stats")
         node["config"]["meta"]["fsdbt"]["entities"] = ["no_such_column"]
         _write(manifest_path, json.dumps(broken))
+        _build_done(target)
         _wait_for(lambda: "no_such_column" in c.get("/health/ready").json()["definitions"].get("reload_error", ""),
                   "the contract error")
         assert c.post("/get-online-features", json={**request, "feature_service": None,
@@ -82,6 +97,28 @@ def test_new_manifest_is_served_without_a_restart(served: dict[str, Any], tmp_pa
 
         # The good manifest again: served, and the error is gone.
         _write(manifest_path, json.dumps(good))
+        _build_done(target)
         _wait_for(lambda: "reload_error" not in c.get("/health/ready").json()["definitions"], "recovery")
         assert description(c) == before
         assert c.post("/get-online-features", json=request).status_code == 200
+
+
+def test_a_manifest_no_build_followed_is_loaded_once_it_has_settled(served: dict[str, Any], tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dbt parse` writes a manifest and no run_results.json: it is loaded once it is old enough."""
+    from starlette.testclient import TestClient
+
+    target = tmp_path / "target"
+    shutil.copytree(served["target_path"], target)
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    manifest_path = target / "manifest.json"
+    changed = json.loads(manifest_path.read_text())
+    node = next(n for n in changed["nodes"].values() if n.get("name") == "customer_profile")
+    node["description"] = "Parsed, not built."
+    app = make_app(clock=lambda: DEMO_NOW, reload_seconds=0.05, reload_settle_seconds=1.0)
+    with TestClient(app, base_url="http://fsdbt.test") as c:
+        _write(manifest_path, json.dumps(changed))
+        written = time.monotonic()
+        _wait_for(lambda: c.get("/feature-views/customer_profile").json()["description"] == "Parsed, not built.",
+                  "the parsed manifest")
+        assert time.monotonic() - written >= 0.9
