@@ -19,6 +19,7 @@ Only DuckDB writes its push log as Parquet files; that loop is tested in
 
 from __future__ import annotations
 
+import abc
 import json
 import os
 import subprocess
@@ -173,13 +174,14 @@ select * from {{ fsdbt.point_in_time_join(source('push_raw', 'raw_spine'), ['Mix
 # ---------------------------------------------------------------------------------------------
 # Engines: the raw tables, the catalog, reads.
 # ---------------------------------------------------------------------------------------------
-class Engine:
+class Engine(abc.ABC):
     target: str
     schema: str
     profile: dict[str, Any]
 
+    @abc.abstractmethod
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
+        """Run ``sql`` on a connection of its own and return its rows."""
 
     def name(self, identifier: str) -> str:
         """An identifier as the engine stores a name dbt wrote unquoted."""
@@ -205,11 +207,13 @@ class Engine:
     def count(self, table: str) -> int:
         return int(self.query(f"select count(*) from {self.quoted(self.schema)}.{self.quoted(table)}")[0][0])
 
+    @abc.abstractmethod
     def load_raw(self) -> None:
-        raise NotImplementedError
+        """Create the schema and the raw tables the project reads."""
 
+    @abc.abstractmethod
     def drop(self) -> None:
-        pass
+        """Drop what ``load_raw`` and the builds made."""
 
 
 class Postgres(Engine):
