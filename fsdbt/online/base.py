@@ -58,8 +58,8 @@ class WriteStats:
 class ViewRead:
     """Which features of one view a read wants (``features=None``: all of them).
 
-    What a read needs that does not depend on the entity rows (checked names, types,
-    decoders, the key function) is worked out once per ``ViewRead``; callers that read the
+    What a read needs that does not depend on the entity rows (checked names, types, the key
+    function) is worked out once per ``ViewRead``; callers that read the
     same shape again (``FeatureStore`` caches them per request shape) pay for it once.
     """
 
@@ -242,7 +242,6 @@ def assemble(plan: ReadPlan, fetched: Sequence[Sequence[Fetched | None]], now: d
             rows = [row if st is present else blank for row, st in zip(rows, row_status)]
         # Transposing in C and mapping the decoder over whole columns keeps this loop cheap.
         by_feature = list(zip(*rows))[1:] if rows else [() for _ in feats]
-        all_present = not blanked
         for name, out, dtype, raws in zip(feats, outs, r.dtypes, by_feature):
             decode = decoders[dtype]
             # all() is a cheap first test (only None and empty texts are false).
@@ -250,7 +249,7 @@ def assemble(plan: ReadPlan, fetched: Sequence[Sequence[Fetched | None]], now: d
                 values, statuses = list(map(decode, raws)), row_status
             else:
                 values = [None if raw is None else decode(raw) for raw in raws]
-                statuses = ([null if raw is None else present for raw in raws] if all_present else
+                statuses = ([null if raw is None else present for raw in raws] if not blanked else
                             [null if st is present and raw is None else st for st, raw in zip(row_status, raws)])
             columns.append(FeatureColumn(out, r.view.name, name, dtype, values, statuses, events))
     return OnlineResult(plan.entity_columns, columns)
