@@ -127,11 +127,7 @@ class FeatureServer:
         self.clock = clock  # tests pin "now"; None: the current time
         self.store = store or FeatureStore(settings.project_dir, settings.profiles_dir, settings.target)
         self.registry = self.store.registry
-        # The registry may have read the warehouse catalog: let the DuckDB file go (one writer).
-        held = getattr(self.store, "_warehouse", None)
-        if held is not None:
-            held.close()
-            self.store._warehouse = None
+        self._release_duckdb_file()
         config = {k: v for k, v in self.store.target.online_store.items() if v not in ("", None)}
         if str(config.get("type", "")).lower() == "redis":
             config.setdefault("socket_timeout", settings.store_timeout)
@@ -165,11 +161,14 @@ class FeatureServer:
         try:
             return self.store.load_definitions(reparse=False, strict_catalog=True)
         finally:
-            if self.store.target.type == "duckdb":  # the catalog was read: let the file go (one writer)
-                held = getattr(self.store, "_warehouse", None)
-                if held is not None:
-                    held.close()
-                    self.store._warehouse = None
+            self._release_duckdb_file()
+
+    def _release_duckdb_file(self) -> None:
+        """Loading definitions may have read the warehouse catalog: let a DuckDB file go (one writer)."""
+        held = getattr(self.store, "_warehouse", None)
+        if held is not None and self.store.target.type == "duckdb":
+            held.close()
+            self.store._warehouse = None
 
     async def reload_if_changed(self) -> bool:
         """Load the definitions again when dbt wrote a new manifest; keep serving the old ones if
