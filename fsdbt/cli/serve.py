@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,7 +55,7 @@ def serve_command(
 ) -> None:
     """Serve online features over HTTP, JSON-compatible with Feast's feature server."""
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - checked here, started below in a fresh process image
 
         from fsdbt.server.app import ServerSettings
     except ImportError as exc:
@@ -78,8 +79,15 @@ def serve_command(
     info(f"fsdbt serve: {len(registry.views)} feature views, {len(registry.services)} services, online store "
          f"{online_type}, target '{target_name}'; http://{host}:{port} (docs at /docs, auth "
          f"{'on' if secured else 'off'}, {workers} worker(s))")
-    uvicorn.run("fsdbt.server.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=access_log, timeout_keep_alive=30, server_header=False)
+    # The check above loaded definitions and modules the serving process need not keep (with
+    # --workers N the supervisor would hold them for nothing): uvicorn starts in a fresh image,
+    # same pid, its settings in the environment.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [
+        sys.executable, "-m", "uvicorn", "fsdbt.server.app:create_app", "--factory", "--host", host,
+        "--port", str(port), "--workers", str(workers), "--log-level", log_level,
+        "--access-log" if access_log else "--no-access-log", "--timeout-keep-alive", "30", "--no-server-header"])
 
 
 def _read_rows(path: Path) -> Any:
