@@ -702,8 +702,7 @@ class RedisOnlineStore(OnlineStore):
             # superseded generations were already set to expire by their commit.
             abandoned = self._client.hget(meta_key, "building")
             if abandoned is not None:
-                self._collect(view.name, lambda g: g > current)
-                self._client.delete(self._meta_key(view.name, f"pushed:{int(abandoned)}"))
+                self._drop_build(view.name, int(abandoned), current)
             new = int(self._client.hincrby(meta_key, "next", 1))
             if new <= current:
                 new = current + 1
@@ -722,9 +721,7 @@ class RedisOnlineStore(OnlineStore):
                 args=[shard, shards, codec.format_timestamp(now), codec.format_timestamp(now - stale_after)])
             gen = int(gen_text)
             if abandoned not in (b"", "", None):
-                current = self.current_generation(view.name)
-                self._collect(view.name, lambda g: g > current and g != gen)
-                self._client.delete(self._meta_key(view.name, f"pushed:{int(abandoned)}"))
+                self._drop_build(view.name, int(abandoned), self.current_generation(view.name), keep=gen)
             if new_part:
                 self._fresh[view.name] = gen  # disjoint parts: this shard's is empty, plain HSETs fill it
             else:
@@ -733,28 +730,17 @@ class RedisOnlineStore(OnlineStore):
 
     def finish_shard(self, view: FeatureView, generation: int, shard: int) -> tuple[int, int]:
         with self._errors(f"finish shard {shard} of the full refresh of view '{view.name}'"):
-            try:
-                done, count = self._finish(keys=[self._meta_key(view.name, "gen")], args=[generation, shard])
-            except rex.ResponseError as exc:
-                if "FSDBT" in str(exc):
-                    raise OnlineStoreError(
-                        f"view '{view.name}': {str(exc).replace('FSDBT ', '')}; a full refresh without --shard, "
-                        f"or a newer sharded one, replaced it: run this shard again") from None
-                raise
+            done, count = self._gen_script(self._finish, view.name, [generation, shard],
+                                           "a full refresh without --shard, or a newer sharded one, replaced "
+                                           "it: run this shard again")
             self._fresh.pop(view.name, None)
             return int(done), int(count)
 
     def commit_refresh(self, view: FeatureView, generation: int) -> int:
         with self._errors(f"commit generation {generation} of view '{view.name}'"):
             self._carry_pushed(view.name, generation)
-            try:
-                old = int(self._commit(keys=[self._meta_key(view.name, "gen")], args=[generation]))
-            except rex.ResponseError as exc:
-                if "FSDBT" in str(exc):
-                    raise OnlineStoreError(
-                        f"view '{view.name}': {str(exc).replace('FSDBT ', '')}; another refresh "
-                        f"replaced it, or begin_refresh was not called") from None
-                raise
+            old = int(self._gen_script(self._commit, view.name, [generation],
+                                       "another refresh replaced it, or begin_refresh was not called"))
             self._gens[view.name] = generation
             self._fresh.pop(view.name, None)
             self._client.delete(self._meta_key(view.name, f"pushed:{generation}"))
@@ -766,12 +752,26 @@ class RedisOnlineStore(OnlineStore):
             abandoned, sharded = self._client.hmget(meta_key, "building", "building_shards")
             if abandoned is None or sharded is not None:
                 return 0  # a sharded build's shards hold their own locks, not the view's: leave it to them
-            current = self.current_generation(view.name)
-            removed = self._collect(view.name, lambda g: g > current)
-            self._client.delete(self._meta_key(view.name, f"pushed:{int(abandoned)}"))
+            removed = self._drop_build(view.name, int(abandoned), self.current_generation(view.name))
             self._client.hdel(meta_key, "building", "building_since")
             self._fresh.pop(view.name, None)
             return removed
+
+    def _gen_script(self, script: Any, view_name: str, args: list[Any], why: str) -> Any:
+        """Run a script on the view's ``_gen`` hash; its FSDBT error becomes one naming the view and ``why``."""
+        try:
+            return script(keys=[self._meta_key(view_name, "gen")], args=args)
+        except rex.ResponseError as exc:
+            if "FSDBT" in str(exc):
+                raise OnlineStoreError(f"view '{view_name}': {str(exc).replace('FSDBT ', '')}; {why}") from None
+            raise
+
+    def _drop_build(self, view_name: str, building: int, current: int, keep: int | None = None) -> int:
+        """Remove a build nobody reads (every generation newer than ``current`` but ``keep``) and its
+        list of live-written keys; returns keys removed."""
+        removed = self._collect(view_name, lambda g: g > current and g != keep)
+        self._client.delete(self._meta_key(view_name, f"pushed:{building}"))
+        return removed
 
     def _carry_pushed(self, view_name: str, generation: int) -> int:
         """Copy rows written live during the build into it where they are newer; returns rows copied.
