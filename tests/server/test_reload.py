@@ -40,13 +40,18 @@ def _wait_for(check: Callable[[], bool], what: str, timeout: float = 10.0) -> No
         time.sleep(0.05)
 
 
-def test_new_manifest_is_served_without_a_restart(served: dict[str, Any], tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def target(served: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the demo's target directory, where the test writes manifests."""
+    path = tmp_path / "target"
+    shutil.copytree(served["target_path"], path)
+    monkeypatch.setenv("DBT_TARGET_PATH", str(path))
+    return path
+
+
+def test_new_manifest_is_served_without_a_restart(target: Path) -> None:
     from starlette.testclient import TestClient
 
-    target = tmp_path / "target"
-    shutil.copytree(served["target_path"], target)
-    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
     manifest_path = target / "manifest.json"
     good = json.loads(manifest_path.read_text())
     request = {"feature_service": "trip_completion_model", "entities": {"driver_id": [1001], "customer_id": [51008]}}
@@ -103,14 +108,10 @@ def test_new_manifest_is_served_without_a_restart(served: dict[str, Any], tmp_pa
         assert c.post("/get-online-features", json=request).status_code == 200
 
 
-def test_a_manifest_no_build_followed_is_loaded_once_it_has_settled(served: dict[str, Any], tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_manifest_no_build_followed_is_loaded_once_it_has_settled(target: Path) -> None:
     """`dbt parse` writes a manifest and no run_results.json: it is loaded once it is old enough."""
     from starlette.testclient import TestClient
 
-    target = tmp_path / "target"
-    shutil.copytree(served["target_path"], target)
-    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
     manifest_path = target / "manifest.json"
     changed = json.loads(manifest_path.read_text())
     node = next(n for n in changed["nodes"].values() if n.get("name") == "customer_profile")
